@@ -1,0 +1,234 @@
+"""Safe file output: atomic writes, inert formula-like text, and no suppressed figure in any file."""
+
+import csv
+import zipfile
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+import surveykit
+from surveykit.errors import SurveyKitError
+from surveykit.outputs import Sheet, atomic_write, write_csv, write_tables, write_workbook
+from surveykit.tables import publish_ascof, round_half_away, round_to
+
+NOTES = {"input_file": "ascs_2020-21.sav", "checksum": "9f86d081884c7d659a2feaa0c55ad015",
+         "options": {"ci": "wald", "level": 0.95, "by": ["council"]}}
+INJECTIONS = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tcmd", "\r=2"]
+
+
+def _read_csv_cells(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def _xlsx_cells(path):
+    """Every non-empty cell of every sheet: (sheet, row, column, cell)."""
+    wb = openpyxl.load_workbook(path)
+    return [(ws.title, c.row, c.column, c) for ws in wb for row in ws.iter_rows() for c in row
+            if c.value is not None]
+
+
+# ------------------------------------------------------------------------------------ atomic_write
+
+def test_atomic_write_writes_whole_file(tmp_path):
+    target = tmp_path / "out.txt"
+    atomic_write(target, lambda tmp: tmp.write_text("complete"))
+    assert target.read_text() == "complete"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_atomic_write_leaves_nothing_when_writer_fails(tmp_path):
+    target = tmp_path / "out.csv"
+
+    def half_then_fail(tmp):
+        tmp.write_text("partial,row\n")
+        raise RuntimeError("disk trouble")
+
+    with pytest.raises(RuntimeError, match="disk trouble"):
+        atomic_write(target, half_then_fail)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_keeps_previous_file_when_writer_fails(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old good results")
+
+    def fail(tmp):
+        tmp.write_text("new half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, fail)
+    assert target.read_text() == "old good results"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_atomic_write_missing_folder_is_a_user_error(tmp_path):
+    with pytest.raises(SurveyKitError) as err:
+        atomic_write(tmp_path / "no" / "such" / "out.csv", lambda tmp: tmp.write_text("x"))
+    assert "out.csv" in str(err.value)
+
+
+def test_workbook_failure_leaves_no_file(tmp_path):
+    target = tmp_path / "results.xlsx"
+    with pytest.raises(SurveyKitError):
+        write_workbook({"bad:name": pd.DataFrame({"a": [1]})}, target, NOTES)
+    assert list(tmp_path.iterdir()) == []
+
+
+# -------------------------------------------------------------------------------- formula injection
+
+def test_csv_makes_formula_text_inert_but_keeps_numbers(tmp_path):
+    frame = pd.DataFrame({
+        "text": INJECTIONS + ["-2.3", "plain"],
+        "number": [-2.5, -1.0, 0.0, 1.5, 2.0, 3.0, 4.0, 5.0],
+        "mixed": pd.Series(["=HYPERLINK(\"x\")", -7, None, "ok", 1.25, "@x", "a", "b"], dtype=object),
+    })
+    target = tmp_path / "t.csv"
+    write_csv(frame, target)
+    rows = _read_csv_cells(target)
+    assert rows[0] == ["text", "number", "mixed"]
+    assert [r[0] for r in rows[1:]] == ["'" + s for s in INJECTIONS] + ["-2.3", "plain"]
+    assert [r[1] for r in rows[1:]] == ["-2.5", "-1.0", "0.0", "1.5", "2.0", "3.0", "4.0", "5.0"]
+    assert [r[2] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "-7", "", "ok", "1.25", "'@x", "a", "b"]
+    assert frame["text"].iloc[0] == "=1+1"  # caller's frame untouched
+
+
+def test_csv_header_is_made_inert(tmp_path):
+    target = tmp_path / "t.csv"
+    write_csv(pd.DataFrame({"=cmd|' /C calc'!A0": [1]}), target)
+    assert _read_csv_cells(target)[0] == ["'=cmd|' /C calc'!A0"]
+
+
+def test_xlsx_keeps_formula_like_text_as_text(tmp_path):
+    frame = pd.DataFrame({"area_name": INJECTIONS, "estimate": ["1.0"] * len(INJECTIONS)})
+    target = tmp_path / "t.xlsx"
+    write_workbook({"Table": frame}, target, NOTES)
+    ws = openpyxl.load_workbook(target)["Table"]
+    column = list(ws["A"])[-len(INJECTIONS):]
+    # XML reads a stored carriage return back as a line feed; everything else comes back exactly
+    assert [c.value for c in column] == [s.replace("\r", "\n") for s in INJECTIONS]
+    assert all(c.data_type == "s" for c in column)
+    assert all(c.quotePrefix for c in column)
+    with zipfile.ZipFile(target) as zf:  # no formula element anywhere in the package
+        assert not any(b"<f>" in zf.read(n) or b"<f " in zf.read(n) for n in zf.namelist())
+    assert not any(cell.data_type == "f" for *_, cell in _xlsx_cells(target))
+
+
+# ------------------------------------------------------------------------ no suppressed value leaks
+
+def _results_with_suppressed_rows():
+    shown = dict(measure="3A", area_level="council", breakdown="total", group="Total", se=0.714,
+                 ci_lower=66.25, ci_upper=69.05, margin_of_error=1.4, suppressed=False, df=17.0)
+    rows = [
+        dict(shown, area_code="E1", area_name="Shown", estimate=67.65, respondents=6513, population=10015.0),
+        dict(shown, area_code="E2", area_name="Small base", estimate=12.3456789, se=3.33333331,
+             ci_lower=5.8123456, ci_upper=18.8790123, margin_of_error=6.5333333, respondents=2,
+             population=87654.321),
+        dict(shown, area_code="E3", area_name="Flagged", estimate=43.2109876, se=2.71828183,
+             ci_lower=37.8831752, ci_upper=48.5388, margin_of_error=5.3278324, respondents=4567,
+             population=76543.219, suppressed=True),
+        dict(shown, area_code="E4", area_name="Single", group="Male", breakdown="sex",
+             estimate=98.7654321, se=0.56789012, ci_lower=97.6523675, ci_upper=99.8784967,
+             margin_of_error=1.11306464, respondents=1, population=65432.178),
+    ]
+    return pd.DataFrame(rows)
+
+
+def _forbidden_numbers(results):
+    """Raw values of the suppressed rows and every rounded form a table might show."""
+    hidden = results[results["area_code"].isin(["E2", "E3", "E4"])]
+    numbers = set()
+    for column in ["estimate", "se", "ci_lower", "ci_upper", "margin_of_error", "population"]:
+        for v in hidden[column]:
+            numbers |= {v, *(round_half_away(v, d) for d in range(4)), round_to(v, 5), round_to(v, 10)}
+    numbers |= {4567.0, 4565.0}  # the flagged row's base
+    return numbers
+
+
+def _as_number(value):
+    try:
+        return float(str(value).replace(",", "").lstrip("'"))
+    except ValueError:
+        return None
+
+
+def _assert_no_leak(values, forbidden):
+    for value in values:
+        number = _as_number(value)
+        assert number is None or not any(np.isclose(number, f, rtol=0, atol=1e-9) for f in forbidden), value
+
+
+def test_no_suppressed_value_reaches_any_written_file(tmp_path):
+    results = _results_with_suppressed_rows()
+    forbidden = _forbidden_numbers(results)
+    csv_path, xlsx_path = tmp_path / "ascof.csv", tmp_path / "ascof.xlsx"
+    write_tables(results, csv_path)  # raw results: published on the way out
+    write_tables({"ASCOF": results, "Published": publish_ascof(results)}, xlsx_path, NOTES)
+
+    csv_rows = _read_csv_cells(csv_path)
+    header = csv_rows[0]
+    _assert_no_leak([cell for row in csv_rows for cell in row], forbidden)
+    by_code = {row[header.index("area_code")]: row for row in csv_rows[1:]}
+    value_columns = ["estimate", "se", "ci_lower", "ci_upper", "margin_of_error", "respondents", "population"]
+    for code in ["E2", "E3", "E4"]:
+        assert [by_code[code][header.index(c)] for c in value_columns] == ["[c]"] * len(value_columns)
+    assert by_code["E1"][header.index("estimate")] == "67.7"
+    assert "suppressed" not in header and "df" not in header
+
+    cells = _xlsx_cells(xlsx_path)
+    _assert_no_leak([c.value for *_, c in cells], forbidden)
+    assert {sheet for sheet, *_ in cells} == {"ASCOF", "Published", "Notes"}
+    for sheet in ["ASCOF", "Published"]:
+        rows = {}
+        for s, r, _, c in cells:
+            if s == sheet:
+                rows.setdefault(r, []).append(c.value)
+        suppressed = [v for v in rows.values() if len(v) > 2 and v[2] in ("E2", "E3", "E4")]
+        assert len(suppressed) == 3 and all(v[6:] == ["[c]"] * 7 for v in suppressed)
+    with zipfile.ZipFile(xlsx_path) as zf:  # not hidden in any part of the package either
+        blob = b"".join(zf.read(n) for n in zf.namelist())
+    for raw in ["12.3456789", "43.2109876", "98.7654321", "87654.321", "4567"]:
+        assert raw.encode() not in blob
+
+
+# ------------------------------------------------------------------------------- workbook layout
+
+def test_workbook_headers_formats_and_notes(tmp_path):
+    results = _results_with_suppressed_rows()
+    target = tmp_path / "results.xlsx"
+    sheet = Sheet(publish_ascof(results), "ASCOF measures by council", ["3A: satisfied with care"])
+    write_workbook({"ASCOF": sheet}, target, NOTES)
+    wb = openpyxl.load_workbook(target)
+    assert wb.sheetnames == ["ASCOF", "Notes"]
+    ws = wb["ASCOF"]
+    assert ws["A1"].value == "ASCOF measures by council"
+    assert ws["A2"].value == "3A: satisfied with care"
+    method = ws["A3"].value
+    assert "weighted by eligible population per council stratum" in method.lower()
+    assert "per-item weights" in method and "95% confidence intervals" in method
+    assert "1.96 × SE" in method
+    header_row = next(c.row for c in ws["A"] if c.value == "measure")
+    assert ws.freeze_panes == f"A{header_row + 1}"
+    headers = [c.value for c in ws[header_row]]
+    first = {h: c for h, c in zip(headers, ws[header_row + 1])}
+    assert first["estimate"].value == 67.7 and first["estimate"].number_format == "0.0"
+    assert first["se"].value == 0.71 and first["se"].number_format == "0.00"
+    assert first["respondents"].value == 6515 and first["respondents"].number_format == "#,##0"
+    assert first["population"].value == 10020 and first["population"].number_format == "#,##0"
+    assert first["area_code"].value == "E1" and first["area_code"].data_type == "s"
+    assert ws.column_dimensions["D"].width >= len("Small base")
+
+    notes = {r[0].value: r[1].value for r in wb["Notes"].iter_rows(min_row=3) if r[0].value}
+    assert notes["Input file"] == "ascs_2020-21.sav"
+    assert notes["Input checksum (SHA-256)"] == NOTES["checksum"]
+    assert notes["surveykit version"] == surveykit.__version__
+    assert notes["  ci"] == "wald" and notes["  level"] == "0.95" and notes["  by"] == "council"
+
+
+def test_write_tables_rejects_unknown_suffix(tmp_path):
+    with pytest.raises(SurveyKitError, match=".ods"):
+        write_tables(_results_with_suppressed_rows(), tmp_path / "r.ods")
+    assert list(tmp_path.iterdir()) == []
