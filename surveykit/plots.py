@@ -7,8 +7,6 @@ lifted out of a report still says what it shows.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +17,7 @@ from matplotlib.lines import Line2D
 
 from surveykit import compare
 from surveykit.errors import SurveyKitError
+from surveykit.outputs import atomic_write
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",
@@ -314,38 +313,17 @@ def dumbbell_plot(change, measure, *, measure_name=None, area_level="council", b
 
 # --------------------------------------------------------------------------------------------------
 
-def _new_file_mode():
-    """The mode an ordinary new file gets here (0666 less the umask)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def save_figure(fig, path_stem):
-    """Write `<path_stem>.png` and `<path_stem>.svg`; each appears whole or not at all.
-
-    Both are rendered to temporary files in the target folder first, then moved into place.
-    Returns the two paths.
-    """
+    """Write `<path_stem>.png` and `<path_stem>.svg`, each whole or not at all; returns both paths."""
     stem = Path(path_stem)
-    targets = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
-    temporary = []
     try:
         stem.parent.mkdir(parents=True, exist_ok=True)
-        for target in targets:
-            handle, tmp = tempfile.mkstemp(dir=stem.parent, prefix=f".{target.name}.", suffix=".tmp")
-            os.close(handle)
-            temporary.append(tmp)
-            with matplotlib.rc_context({"svg.fonttype": "none"}):    # SVG text stays text
-                fig.savefig(tmp, format=target.suffix[1:], dpi=150, facecolor="white")
-            os.chmod(tmp, _new_file_mode())           # mkstemp makes 0600; use the usual mode
-        for tmp, target in zip(temporary, targets):
-            os.replace(tmp, target)
     except OSError as error:
-        raise SurveyKitError(f"could not write the figure: {error.strerror or error}",
-                             file=stem) from error
-    finally:
-        for tmp in temporary:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        raise SurveyKitError(f"could not write the figure: {error.strerror or error}", file=stem) from error
+    targets = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
+    for target in targets:
+        def render(tmp, fmt=target.suffix[1:]):
+            with matplotlib.rc_context({"svg.fonttype": "none"}):    # SVG text stays text
+                fig.savefig(tmp, format=fmt, dpi=150, facecolor="white")
+        atomic_write(target, render)
     return targets
