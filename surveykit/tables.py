@@ -212,7 +212,9 @@ def publish_ascof(results: pd.DataFrame) -> pd.DataFrame:
     measure = results["measure"].astype("str")
     for column, default in default_decimals.items():
         decimals_for[column] = measure.map(by_measure).fillna(default).astype("int64")
-    return _publish(results, section, row_label, decimals_for)
+    out = _publish(results, section, row_label, decimals_for)
+    out["suppressed"] = (row_label != "").to_numpy()
+    return out
 
 
 def publish_questions(questions: pd.DataFrame) -> pd.DataFrame:

@@ -176,7 +176,9 @@ def test_no_suppressed_value_reaches_any_written_file(tmp_path):
     for code in ["E2", "E3", "E4"]:
         assert [by_code[code][header.index(c)] for c in value_columns] == ["[c]"] * len(value_columns)
     assert by_code["E1"][header.index("estimate")] == "67.7"
-    assert "suppressed" not in header and "df" not in header
+    assert "df" not in header
+    assert [by_code[code][header.index("suppressed")] for code in ["E1", "E2", "E3", "E4"]] == \
+        ["False", "True", "True", "True"]
 
     cells = _xlsx_cells(xlsx_path)
     _assert_no_leak([c.value for *_, c in cells], forbidden)
@@ -187,7 +189,7 @@ def test_no_suppressed_value_reaches_any_written_file(tmp_path):
             if s == sheet:
                 rows.setdefault(r, []).append(c.value)
         suppressed = [v for v in rows.values() if len(v) > 2 and v[2] in ("E2", "E3", "E4")]
-        assert len(suppressed) == 3 and all(v[6:] == ["[c]"] * 7 for v in suppressed)
+        assert len(suppressed) == 3 and all(v[6:13] == ["[c]"] * 7 and v[13] == "True" for v in suppressed)
     with zipfile.ZipFile(xlsx_path) as zf:  # not hidden in any part of the package either
         blob = b"".join(zf.read(n) for n in zf.namelist())
     for raw in ["12.3456789", "43.2109876", "98.7654321", "87654.321", "4567"]:

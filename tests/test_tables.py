@@ -138,7 +138,8 @@ def test_publish_ascof_rounds_each_column_by_its_rule():
     ])
     out = publish_ascof(results)
     assert list(out.columns) == ["measure", "area_level", "area_code", "area_name", "breakdown", "group",
-                                 *VALUE_COLUMNS]
+                                 *VALUE_COLUMNS, "suppressed"]
+    assert out["suppressed"].tolist() == [False, False]
     assert out.iloc[0][VALUE_COLUMNS].tolist() == ["67.7", "0.71", "66.3", "69.1", "1.4", "6515", "10020"]
     # a score (1A) rounds to 1 dp too; 3 respondents publish as 5; -0.05 rounds away to -0.1
     assert out.iloc[1][VALUE_COLUMNS].tolist() == ["19.1", "0.13", "-0.1", "20.0", "1.0", "5", "0"]
