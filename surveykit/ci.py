@@ -1,0 +1,139 @@
+"""Confidence intervals for survey estimates, vectorised over many estimates at once.
+
+Each method is named, and computed, as R `survey` does, so results can be checked side by side:
+
+- "wald":   estimate ± z·se                      (R confint(svymean(...)), normal quantile)
+- "wald-t": estimate ± t(df)·se                  (R svyciprop(method="mean"), design df)
+- "logit":  expit(logit(p) ± t(df)·se/(p(1-p)))  (R svyciprop "logit": the intercept-only svyglm's
+            Wald interval, whose sandwich variance is exactly this delta-method variance)
+- "xlogit": the same interval computed by svycontrast on svymean (R svyciprop "xlogit")
+- "asin":   sin²(asin(√p) ± t(df)·se/(2√(p(1-p))))  (R svyciprop "asin")
+- "beta":   Korn-Graubard as R svyciprop computes it: n_eff = p(1-p)/se² ·
+            (t(α/2, n-1)/t(α/2, df))², then Clopper-Pearson beta quantiles at n_eff
+- "wilson": Wilson's score interval at n_eff = p(1-p)/se², with z = t(1-α/2, df)
+            (R survey 4.5's definition; df = Inf gives the normal quantile)
+
+Degenerate cases never raise; they give a documented interval and a `note`:
+
+- no respondents: everything NaN.
+- zero variance (a census domain, or p = 0 or 1): the interval is [estimate, estimate], except
+  "beta" and "wilson" at p = 0 or 1, which take n_eff = n (the respondents) and so give
+  Clopper-Pearson / Wilson intervals at n, e.g. [0, 0.308] for 0 of 10 with "beta".
+- design df <= 0 (e.g. one respondent per stratum): t-based intervals are NaN, as in R.
+- se is NaN (e.g. lonely="average" with every stratum lonely): intervals NaN.
+"""
+
+import numpy as np
+from scipy import special, stats
+
+from surveykit.errors import SurveyKitError
+
+METHODS = ("wald", "wald-t", "logit", "xlogit", "asin", "beta", "wilson")
+PROPORTION_ONLY = ("logit", "xlogit", "asin", "beta", "wilson")
+
+NOTE_EMPTY = "no respondents"
+NOTE_ZERO_VAR = "variance is 0 (census domain, or every answer the same): interval is the estimate"
+NOTE_NEFF_N = "variance is 0: effective sample size taken as the number of respondents"
+NOTE_NO_DF = "design df is 0 (one respondent per stratum): t-based interval undefined"
+NOTE_NO_SE = "standard error undefined (lonely strata)"
+
+
+def check_method(method, *, proportion):
+    """Raise a clear error for an unknown method or a proportion-only method on a mean."""
+    if method not in METHODS:
+        raise SurveyKitError(f"unknown ci method {method!r}; choose one of {', '.join(METHODS)}")
+    if method in PROPORTION_ONLY and not proportion:
+        raise SurveyKitError(f"ci={method!r} is for proportions only; use 'wald' or 'wald-t'")
+
+
+def _t_quantile(q, df):
+    """R's qt: Inf df gives the normal quantile; df <= 0 gives NaN."""
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = stats.t.ppf(q, np.where(df > 0, df, np.nan))
+    return np.where(np.isinf(df), stats.norm.ppf(q), out)
+
+
+def interval(estimate, se, df, n, method="wald", level=0.95):
+    """Lower and upper bounds and a note for each estimate (arrays of equal length).
+
+    `df` is the design degrees of freedom and `n` the respondents in the domain (R's nrow of the
+    domain design, used by "beta").
+    """
+    p = np.asarray(estimate, dtype=float)
+    se = np.asarray(se, dtype=float)
+    df = np.asarray(df, dtype=float)
+    n = np.asarray(n, dtype=float)
+    if not 0 < level < 1:
+        raise SurveyKitError(f"level must be between 0 and 1, not {level!r}")
+    alpha = 1 - level
+    note = np.full(p.shape, "", dtype=object)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if method == "wald":
+            z = stats.norm.ppf(1 - alpha / 2)
+            lower, upper = p - z * se, p + z * se
+        elif method == "wald-t":
+            t = _t_quantile(1 - alpha / 2, df)
+            lower, upper = p - t * se, p + t * se
+            note[~np.isfinite(t)] = NOTE_NO_DF
+        elif method in ("logit", "xlogit"):
+            t = _t_quantile(1 - alpha / 2, df)
+            half = t * se / (p * (1 - p))
+            eta = special.logit(p)
+            lower, upper = special.expit(eta - half), special.expit(eta + half)
+            note[~np.isfinite(t)] = NOTE_NO_DF
+        elif method == "asin":
+            t = _t_quantile(1 - alpha / 2, df)
+            half = t * se / (2 * np.sqrt(p * (1 - p)))
+            centre = np.arcsin(np.sqrt(p))
+            lower, upper = np.sin(centre - half) ** 2, np.sin(centre + half) ** 2
+            note[~np.isfinite(t)] = NOTE_NO_DF
+        elif method == "beta":
+            n_eff = p * (1 - p) / se**2
+            zero_var = (se == 0) & (n > 0) & ((p == 0) | (p == 1))
+            n_eff = np.where(zero_var, n, n_eff)
+            adjust = (_t_quantile(alpha / 2, n - 1) / _t_quantile(alpha / 2, df)) ** 2
+            n_eff = np.where(zero_var, n_eff, n_eff * adjust)
+            lower = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
+            upper = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+            lower = np.where(zero_var & (p == 0), 0.0, lower)
+            upper = np.where(zero_var & (p == 1), 1.0, upper)
+            note[zero_var] = NOTE_NEFF_N
+            note[~zero_var & ~np.isfinite(adjust)] = NOTE_NO_DF
+        elif method == "wilson":
+            n_eff = p * (1 - p) / se**2
+            zero_var = (se == 0) & (n > 0) & ((p == 0) | (p == 1))
+            n_eff = np.where(zero_var, n, n_eff)
+            z = _t_quantile(1 - alpha / 2, df)
+            z = np.where(zero_var & ~np.isfinite(z), stats.norm.ppf(1 - alpha / 2), z)
+            z2 = z * z
+            centre = (p + z2 / (2 * n_eff)) / (1 + z2 / n_eff)
+            half = z * np.sqrt(p * (1 - p) / n_eff + z2 / (4 * n_eff**2)) / (1 + z2 / n_eff)
+            lower, upper = centre - half, centre + half
+            note[zero_var] = NOTE_NEFF_N
+            note[~zero_var & ~np.isfinite(z)] = NOTE_NO_DF
+        else:
+            raise SurveyKitError(f"unknown ci method {method!r}; choose one of {', '.join(METHODS)}")
+
+    lower = np.asarray(lower, dtype=float).copy()
+    upper = np.asarray(upper, dtype=float).copy()
+    # zero variance (a census domain, or p = 0 or 1): the interval is the estimate itself, except
+    # that "beta" and "wilson" at p = 0 or 1 already used n_eff = n above; t-based methods with
+    # no design df stay NaN, as in R
+    zero_var = (se == 0) & (n > 0)
+    if method in ("beta", "wilson"):
+        collapse = zero_var & (p > 0) & (p < 1)
+    else:
+        collapse = zero_var
+    if method != "wald":
+        collapse &= df > 0
+    lower[collapse] = p[collapse]
+    upper[collapse] = p[collapse]
+    note[collapse] = NOTE_ZERO_VAR
+    no_se = np.isnan(se) & (n > 0)
+    note[no_se] = NOTE_NO_SE
+    empty = n <= 0
+    lower[empty] = np.nan
+    upper[empty] = np.nan
+    note[empty] = NOTE_EMPTY
+    return lower, upper, note
