@@ -1,7 +1,49 @@
-"""surveykit: weighted ASCOF results with confidence intervals from ASCS and SACE returns."""
+"""surveykit: weighted ASCOF results with confidence intervals from ASCS and SACE returns.
+
+The public API (see README): read a return, weight it, estimate every measure, write the tables.
+Imports are lazy so `import surveykit` and the command line start quickly.
+"""
 
 __version__ = "0.1.0"
 
 from surveykit.errors import SurveyKitError  # noqa: E402
 
-__all__ = ["SurveyKitError", "__version__"]
+_PUBLIC = {
+    "read_return": "surveykit.pipeline",
+    "run_job": "surveykit.pipeline",
+    "read_raw": "surveykit.io",
+    "read_population": "surveykit.io",
+    "read_councils": "surveykit.io",
+    "SurveyReturn": "surveykit.validate",
+    "weight": "surveykit.weights",
+    "SurveyDesign": "surveykit.design",
+    "ascof": "surveykit.results",
+    "question_tables": "surveykit.questions",
+    "score": "surveykit.measures",
+    "measure_info": "surveykit.measures",
+    "load_spec": "surveykit.questionnaire",
+    "load_spec_file": "surveykit.questionnaire",
+    "available_specs": "surveykit.questionnaire",
+    "publish_ascof": "surveykit.tables",
+    "publish_questions": "surveykit.tables",
+    "write_tables": "surveykit.outputs",
+    "write_csv": "surveykit.outputs",
+    "compare_to": "surveykit.compare",
+    "funnel": "surveykit.compare",
+    "year_on_year": "surveykit.compare",
+    "comparator_group": "surveykit.compare",
+    "responses_needed": "surveykit.planning",
+    "margin_of_error": "surveykit.planning",
+    "make_return": "surveykit.synth",
+    "write_return": "surveykit.synth",
+    "write_report": "surveykit.report",
+}
+
+__all__ = ["SurveyKitError", "__version__", *_PUBLIC]
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        import importlib
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'surveykit' has no attribute {name!r}")

@@ -327,3 +327,30 @@ def save_figure(fig, path_stem):
                 fig.savefig(tmp, format=fmt, dpi=150, facecolor="white")
         atomic_write(target, render)
     return targets
+
+
+def write_plots(results, spec, out_dir, *, councils=None, spine_councils=(), progress=False):
+    """The run's figures as PNG and SVG: a funnel and a caterpillar plot per measure, and a spine
+    plot for each council in `spine_councils`. Returns the paths written."""
+    import matplotlib.pyplot as plt
+    from tqdm.auto import tqdm
+
+    out_dir = Path(out_dir)
+    measures = [code for code in spec.measures if code in set(results["measure"])]
+    names = {code: spec.measures[code].name for code in measures}
+    written = []
+    jobs = [(kind, code) for code in measures for kind in ("funnel", "caterpillar")]
+    jobs += [("spine", council) for council in spine_councils]
+    comparison = compare.compare_to(results) if spine_councils else None
+    for kind, key in tqdm(jobs, desc="plots", disable=not progress, unit="plot"):
+        if kind == "funnel":
+            unit = "proportion" if spec.measures[key].kind == "proportion" else "mean"
+            fig = funnel_plot(compare.funnel(results, key, kind=unit), measure_name=names[key])
+        elif kind == "caterpillar":
+            fig = caterpillar_plot(results, key, measure_name=names[key])
+        else:
+            fig = spine_plot(comparison, key, measure_names=names)
+        safe = "".join(ch if ch.isalnum() else "_" for ch in key).strip("_")
+        written += save_figure(fig, out_dir / f"{kind}-{safe}")
+        plt.close(fig)
+    return written

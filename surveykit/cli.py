@@ -1,0 +1,97 @@
+"""The `surveykit` command: argument parsing only; the work is in surveykit.pipeline and friends.
+
+Every problem a user can fix is printed as one line naming file, row and column (exit status 2),
+never as a traceback.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from surveykit import __version__
+from surveykit.errors import SurveyKitError
+
+
+def _add_run_options(p):
+    p.add_argument("--survey", choices=["ascs", "sace"], required=True, help="which survey the return is")
+    p.add_argument("--year", required=True, help="survey year, e.g. 2020-21")
+    p.add_argument("--population", required=True, help="eligible populations (NHS wide or long layout)")
+    p.add_argument("--councils", help="council lookup (code, name, region) for regional figures")
+    p.add_argument("--out", required=True, help="folder for the tables, ledger and workbook")
+    _add_shared_options(p)
+
+
+def _add_shared_options(p):
+    p.add_argument("--breakdowns", nargs="*", default=None,
+                   help="extra breakdowns beyond the published splits (e.g. stratum support_reason)")
+    p.add_argument("--ci", default="wald", help="interval method (wald, wald-t, logit, xlogit, asin, beta, wilson)")
+    p.add_argument("--strict", action="store_true", help="stop at the first error in the return")
+    p.add_argument("--plots", action="store_true", help="also write funnel, caterpillar and spine plots")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="surveykit", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"surveykit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="every ASCOF measure for every council, region and England")
+    run.add_argument("return_path", metavar="RETURN", help=".sav, .zsav, .csv, .xlsx or a folder of .xlsx returns")
+    _add_run_options(run)
+
+    demo = sub.add_parser("demo", help="run on the bundled synthetic return")
+    demo.add_argument("--survey", choices=["ascs", "sace"], default="ascs")
+    demo.add_argument("--out", default="results", help="output folder (default: results)")
+    _add_shared_options(demo)
+
+    synth = sub.add_parser("synth", help="write a realistic synthetic national return")
+    synth.add_argument("--survey", choices=["ascs", "sace"], default="ascs")
+    synth.add_argument("--year", default=None, help="survey year (default: the latest bundled spec)")
+    synth.add_argument("--councils", type=int, default=152)
+    synth.add_argument("--respondents", type=int, default=None, help="expected respondents (default: national size)")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--format", choices=["csv", "sav", "xlsx"], default="csv")
+    synth.add_argument("--messy", action="store_true", help="inject the problems validation must catch")
+    synth.add_argument("--out", required=True)
+
+    report = sub.add_parser("report", help="one self-contained HTML page from a run's output folder")
+    report.add_argument("out_dir", metavar="DIR")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from surveykit.pipeline import run_job
+            run_job(args.return_path, survey=args.survey, year=args.year, population=args.population,
+                    councils=args.councils, out=args.out, breakdowns=args.breakdowns, ci=args.ci,
+                    strict=args.strict, plots=args.plots, quiet=args.quiet)
+        elif args.command == "demo":
+            from surveykit.pipeline import run_demo
+            run_demo(survey=args.survey, out=args.out, breakdowns=args.breakdowns, ci=args.ci,
+                     strict=args.strict, plots=args.plots, quiet=args.quiet)
+        elif args.command == "synth":
+            from surveykit.synth import make_return, write_return
+            from surveykit.pipeline import latest_year
+            year = args.year or latest_year(args.survey)
+            synthetic = make_return(args.survey, year, councils=args.councils,
+                                    respondents=args.respondents, seed=args.seed, messy=args.messy)
+            written = write_return(synthetic, args.out, fmt=args.format)
+            print(f"wrote {len(synthetic.data)} rows ({args.councils} councils) to {Path(args.out)}")
+            for path in written.values():
+                print(f"  {path}")
+        elif args.command == "report":
+            from surveykit.report import write_report
+            print(write_report(args.out_dir))
+    except SurveyKitError as exc:
+        print(f"surveykit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("surveykit: interrupted; nothing half-written was left behind", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

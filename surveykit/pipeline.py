@@ -1,0 +1,170 @@
+"""The main job: one return file to every published table, the Ledger and the workbook.
+
+read → validate → weight → score → estimate → tabulate → write, in that order, each step in its own
+module. This file only sequences them, times them and says what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from surveykit import __version__
+from surveykit.results import ascof
+from surveykit.errors import SurveyKitError
+from surveykit.io import read_councils, read_population, read_raw
+from surveykit.outputs import Sheet, atomic_write, write_csv, write_workbook
+from surveykit.questionnaire import available_specs, load_spec
+from surveykit.questions import answers_by_area, question_tables
+from surveykit.resources import bundled_path
+from surveykit.tables import publish_ascof, publish_questions
+from surveykit.validate import validate
+from surveykit.weights import weight
+
+DEMO = {"ascs": ("demo-ascs-return.csv", "demo-ascs-population.csv", "demo-councils.csv", "2020-21"),
+        "sace": ("demo-sace-return.csv", "demo-sace-population.csv", "demo-councils.csv", "2023-24")}
+
+
+def latest_year(survey: str) -> str:
+    """The latest year with a bundled questionnaire spec for `survey`."""
+    years = sorted(y for s, y in available_specs() if s == survey)
+    if not years:
+        raise SurveyKitError(f"no bundled questionnaire for survey {survey!r}")
+    return years[-1]
+
+
+def read_return(path, survey: str, year: str, population=None, councils=None, strict: bool = False,
+                progress=None):
+    """Read and validate a return: a `SurveyReturn` (data, spec, ledger, problems).
+
+    `population` and `councils` are tables (from `read_population`/`read_councils`) or paths; with
+    them, unknown councils and populations smaller than the sample are checked too.
+    """
+    spec = load_spec(survey, year)
+    if isinstance(population, (str, Path)):
+        population = read_population(population)
+    if isinstance(councils, (str, Path)):
+        councils = read_councils(councils)
+    raw = read_raw(path, spec, progress=progress)
+    return validate(raw, spec, population=population, councils=councils, strict=strict)
+
+
+class _Steps:
+    """Prints each step and its time on stderr (unless quiet), and keeps the timings."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.start = time.perf_counter()
+        self.times = {}
+
+    def __call__(self, name, fn, *args, **kwargs):
+        t0 = time.perf_counter()
+        if not self.quiet:
+            print(f"  {name} ...", end="", file=sys.stderr, flush=True)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException:
+            if not self.quiet:
+                print(" stopped", file=sys.stderr, flush=True)
+            raise
+        self.times[name] = round(time.perf_counter() - t0, 3)
+        if not self.quiet:
+            print(f" {self.times[name]:.2f} s", file=sys.stderr, flush=True)
+        return result
+
+    @property
+    def total(self):
+        return time.perf_counter() - self.start
+
+
+def run_job(return_path, *, survey, year, population, councils=None, out, breakdowns=None,
+            ci="wald", strict=False, plots=False, quiet=False) -> dict:
+    """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv,
+    results.xlsx and run.json. Returns the run summary (also in run.json)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    step = _Steps(quiet)
+    spec = step("questionnaire", load_spec, survey, year)
+    pop = step("populations", read_population, population)
+    lookup = step("council lookup", read_councils, councils) if councils else None
+    raw = step("read return", read_raw, return_path, spec, progress=None if not quiet else False)
+    ret = step("validate", validate, raw, spec, population=pop, councils=lookup, strict=strict)
+    design = step("weight and score", weight, ret, pop, lookup)
+    results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci)
+    questions = step("question tables", question_tables, design)
+
+    published = publish_ascof(results)
+    published_q = publish_questions(questions)
+    summary = ret.summary()
+    excluded = {k.removeprefix("excluded: "): int(v) for k, v in summary.items() if k.startswith("excluded")}
+    options = {"survey": survey, "year": year, "population": str(population),
+               "councils": str(councils) if councils else "", "breakdowns": " ".join(breakdowns or []),
+               "ci": ci, "strict": strict, "lonely": design.lonely,
+               "variance": "stratified (council x stratum), per-item weights; splits: NHS Digital breakdown"}
+    run = {"survey": survey, "year": year, "input": str(return_path), "checksum": raw.checksum,
+           "version": __version__, "options": options, "rows_read": int(summary["rows read"]),
+           "rows_used": int(summary["used"]), "excluded": excluded,
+           "councils": int(design.data["council"].nunique()),
+           "problems": int(len(ret.problems)), "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+    def write_all():
+        write_csv(published, out / "ascof.csv")
+        write_csv(published_q, out / "questions.csv")
+        write_csv(ret.ledger, out / "ledger.csv")
+        write_csv(ret.problems, out / "problems.csv")
+        notes = {"input_file": str(return_path), "checksum": raw.checksum, "options": options}
+        write_workbook(_sheets(published, published_q, ret), out / "results.xlsx", notes=notes)
+        if plots:
+            from surveykit.plots import write_plots
+            write_plots(results, spec, out / "plots", councils=lookup, progress=not quiet)
+
+    step("write tables", write_all)
+    run["seconds"] = round(step.total, 2)
+    run["step_seconds"] = step.times
+    atomic_write(out / "run.json", lambda tmp: Path(tmp).write_text(json.dumps(run, indent=2)))
+    if not quiet:
+        _print_summary(run, out)
+    return run
+
+
+def _sheets(published: pd.DataFrame, published_q: pd.DataFrame, ret) -> list:
+    """The workbook: ASCOF measures, answers by area, data quality."""
+    spec = ret.spec
+    definitions = [f"{m.code}: {m.name}. {m.description}" for m in spec.measures.values()]
+    return {
+        "ASCOF": Sheet(published, f"ASCOF measures: {spec.title}", definitions),
+        "Answers by area": Sheet(answers_by_area(published_q, "percent"), f"Answers by area (%): {spec.title}",
+                                 ["Weighted percentage of each question's respondents giving each answer "
+                                  "(column 'q3a: 1' is answer code 1 to q3a); labels in questions.csv."]),
+        "Margins of error": Sheet(answers_by_area(published_q, "margin_of_error"),
+                                  f"Margins of error (percentage points): {spec.title}",
+                                  ["1.96 x standard error of each percentage on the 'Answers by area' sheet."]),
+        "Ledger summary": Sheet(ret.summary().rename_axis("count").reset_index(),
+                                "Rows read, used and excluded (Ledger)",
+                                ["Every input row is either used or excluded for the reason given; "
+                                 "the counts add up."]),
+        "Problems": Sheet(ret.problems, "Problems found in the return",
+                          ["Each problem names the file, row and column; out-of-range codes were set missing."]),
+    }
+
+
+def _print_summary(run: dict, out: Path) -> None:
+    lines = [f"surveykit {run['version']}: {run['survey'].upper()} {run['year']} from {run['input']}",
+             f"  rows read {run['rows_read']}, used {run['rows_used']}"]
+    lines += [f"  excluded ({reason}): {n}" for reason, n in run["excluded"].items()]
+    lines += [f"  councils: {run['councils']}; problems reported: {run['problems']}",
+              f"  time: {run['seconds']:.2f} s; written to {out}/"]
+    print("\n".join(lines))
+
+
+def run_demo(*, survey="ascs", out="results", **options) -> dict:
+    """Run the main job on the bundled synthetic return."""
+    ret, pop, councils, year = DEMO[survey]
+    return run_job(bundled_path("bundled", ret), survey=survey, year=year,
+                   population=bundled_path("bundled", pop), councils=bundled_path("bundled", councils),
+                   out=out, **options)

@@ -1,0 +1,116 @@
+"""Every ASCOF measure for every council, region and England, with the published splits.
+
+One estimator call per (area level, split, kind of measure): each call estimates all the measures of
+that kind for all areas and groups at once, so a national return is a handful of vectorised passes.
+Proportions are published as percentages, scores as scores. Margins of error are NHS Digital's
+1.96 × SE; splits use NHS Digital's breakdown variance (`variance="nhs"`), which for totals is the
+same as the textbook stratified variance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from surveykit.ci import PROPORTION_ONLY
+from surveykit.errors import SurveyKitError
+from surveykit.tables import publishing_rules
+from surveykit.weights import ENGLAND
+
+# The splits NHS Digital publishes (with Total): Male, Female, 18-64, 65 and over. None = every group.
+PUBLISHED_SPLITS = {"sex": ["Male", "Female"], "age_group": None}
+NHS_Z = 1.96  # NHS Digital's margin of error multiplier
+COLUMNS = ["measure", "measure_name", "area_level", "area_code", "area_name", "breakdown", "group",
+           "estimate", "se", "ci_lower", "ci_upper", "margin_of_error", "respondents", "population",
+           "suppressed", "df", "deff", "n_eff", "note"]
+
+
+def area_levels(design):
+    """(level, column) pairs: council always, region when a council lookup was given, England."""
+    levels = [("council", "council")]
+    if "region" in design.data.columns:
+        levels.append(("region", "region"))
+    levels.append(("england", None))
+    return levels
+
+
+def area_names(design) -> dict:
+    """Area code -> name for councils, regions and England."""
+    names = {ENGLAND[0]: ENGLAND[1]}
+    if design.councils is not None:
+        c = design.councils
+        names.update(zip(c["council"], c["council_name"]))
+        names.update(zip(c["region_code"], c["region_name"]))
+    return names
+
+
+def _splits(design, breakdowns):
+    extra = [] if breakdowns is None else list(breakdowns)
+    unknown = [b for b in extra if b not in design.breakdowns]
+    if unknown:
+        raise SurveyKitError(f"unknown breakdown {unknown[0]!r}; this return has: "
+                             f"{', '.join(design.breakdowns)}")
+    chosen = [b for b in PUBLISHED_SPLITS if b in design.breakdowns]
+    return [None] + chosen + [b for b in extra if b not in chosen]
+
+
+def ascof(design, breakdowns=None, ci="wald", level=0.95, measures=None) -> pd.DataFrame:
+    """Tidy ASCOF results (unrounded) for every measure, area and group.
+
+    `design` comes from `surveykit.weight`. `breakdowns` adds splits beyond the published sex and
+    age splits (e.g. "stratum", "support_reason", "ethnicity", "age_band"). `ci` is the interval
+    method for proportions; scores use "wald" when `ci` is a proportion-only method.
+    """
+    spec = design.spec
+    codes = design.measures if measures is None else list(measures)
+    unknown = [c for c in codes if c not in design.measures]
+    if unknown:
+        raise SurveyKitError(f"unknown measure {unknown[0]!r}; this return has {', '.join(design.measures)}")
+    percent = [c for c in codes if spec.measures[c].kind == "proportion"]
+    scores = [c for c in codes if spec.measures[c].kind != "proportion"]
+    score_ci = "wald" if ci in PROPORTION_ONLY else ci
+
+    parts = []
+    for level_name, area_col in area_levels(design):
+        for split in _splits(design, breakdowns):
+            by = [c for c in (area_col, split) if c is not None]
+            variance = "domain" if split is None else "nhs"
+            for chosen, estimator, method, scale in ((percent, design.proportion, ci, 100.0),
+                                                     (scores, design.mean, score_ci, 1.0)):
+                if not chosen:
+                    continue
+                est = estimator(chosen, by=by or None, ci=method, level=level, variance=variance)
+                parts.append(_tidy(est, level_name, area_col, split, scale))
+    out = pd.concat(parts, ignore_index=True)
+    for split, groups in PUBLISHED_SPLITS.items():
+        if groups is not None and split not in (breakdowns or []):
+            out = out[(out["breakdown"] != split) | out["group"].isin(groups)]
+    names = area_names(design)
+    out["area_name"] = out["area_code"].map(names).fillna(out["area_code"])
+    out["measure_name"] = out["measure"].map({c: spec.measures[c].name for c in codes})
+    min_base = publishing_rules()["ascof"]["min_base"]
+    out["suppressed"] = out["respondents"] < min_base
+    rank = {"measure": {c: i for i, c in enumerate(codes)},
+            "area_level": {"england": 0, "region": 1, "council": 2},
+            "breakdown": {b: i for i, b in enumerate(["total"] + [s for s in _splits(design, breakdowns) if s])}}
+    out = out.sort_values(["measure", "area_level", "area_code", "breakdown"], kind="stable",
+                          key=lambda col: col.map(rank[col.name]) if col.name in rank else col)
+    return out[COLUMNS].reset_index(drop=True)
+
+
+def _tidy(est: pd.DataFrame, level_name, area_col, split, scale) -> pd.DataFrame:
+    n = len(est)
+    frame = pd.DataFrame({
+        "measure": est["variable"].to_numpy(),
+        "area_level": np.repeat(level_name, n),
+        "area_code": (est[area_col].astype("str").to_numpy() if area_col else np.repeat(ENGLAND[0], n)),
+        "breakdown": np.repeat("total" if split is None else split, n),
+        "group": (est[split].astype("str").to_numpy() if split else np.repeat("Total", n)),
+    })
+    for col in ("estimate", "se", "ci_lower", "ci_upper"):
+        frame[col] = est[col].to_numpy() * scale
+    frame["margin_of_error"] = NHS_Z * frame["se"]
+    frame["respondents"] = est["n"].to_numpy()
+    for col in ("population", "df", "deff", "n_eff", "note"):
+        frame[col] = est[col].to_numpy()
+    return frame

@@ -1,0 +1,143 @@
+"""ASCOF results checked against NHS Digital's published formula worked out by hand.
+
+The hand calculation below reads the synthetic return directly with plain pandas (its own stratum
+rule, its own scoring, its own variance formula), so it shares no code with the pipeline it checks:
+read CSV -> validate -> weight -> score -> estimate.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+import surveykit as sk
+from surveykit.synth import make_return, write_return
+
+Z = norm.ppf(0.975)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    synthetic = make_return("ascs", "2020-21", councils=3, respondents=300, seed=5)
+    folder = tmp_path_factory.mktemp("ret")
+    files = write_return(synthetic, folder, fmt="csv")
+    ret = sk.read_return(files["return"], survey="ascs", year="2020-21",
+                         population=files["population"], councils=files["councils"])
+    pop = sk.read_population(files["population"])
+    design = sk.weight(ret, pop, sk.read_councils(files["councils"]))
+    return synthetic, sk.ascof(design), design
+
+
+def _hand_stratum(row):
+    """The ASCS stratum rule as the reference states it."""
+    if np.isnan(row.Age) or np.isnan(row.PrimarySupportReason) or np.isnan(row.SupportSetting):
+        return np.nan
+    if row.PrimarySupportReason == 7:
+        return 1
+    if row.Age < 65:
+        return 2
+    return 3 if row.SupportSetting in (2, 3) else 4
+
+
+def _hand_scores(df):
+    """1A, 1B and 3A per respondent, straight from the recipes in the reference."""
+    q = df.replace(-9, np.nan)
+    domains = ["q3a", "q4a", "q5a", "q6a", "q7a", "q8a", "q9a", "q11"]
+    out = pd.DataFrame(index=df.index)
+    out["1A"] = 32 - q[domains].sum(axis=1, min_count=8)
+    out["1B"] = np.where(q["q3a"].isna(), np.nan, q["q3a"].isin([1, 2]).astype(float))
+    easy_read = q["Questionnaire"] == 3
+    combined = np.where(easy_read, q["q1"], np.clip(q["q1"] - 1, 1, 5))
+    combined = np.where(q["Questionnaire"].isna(), np.nan, combined)
+    out["3A"] = np.where(np.isnan(combined), np.nan, (combined == 1).astype(float))
+    return out
+
+
+def _nhs_estimate(values, strata, population):
+    """Stratified mean with per-item weights and NHS Digital's variance:
+    Σ N_h² (1 − m_h/N_h) s²_h / m_h / (Σ N_h)², s²_h the sample variance (m_h − 1 divisor);
+    one-respondent strata add nothing."""
+    frame = pd.DataFrame({"y": values, "h": strata}).dropna()
+    g = frame.groupby("h")["y"]
+    m, mean, var = g.count(), g.mean(), g.var(ddof=1).fillna(0.0)
+    N = population.reindex(m.index).astype(float)
+    total = N.sum()
+    estimate = (N * mean).sum() / total
+    variance = (N ** 2 * (1 - m / N) * var / m).sum() / total ** 2
+    return estimate, np.sqrt(variance), int(m.sum()), total
+
+
+@pytest.mark.parametrize("measure,scale", [("1A", 1.0), ("1B", 100.0), ("3A", 100.0)])
+def test_council_total_matches_nhs_formula_by_hand(small_run, measure, scale):
+    synthetic, results, _ = small_run
+    raw = synthetic.data
+    respondents = raw[raw["Response"] == 1].copy()
+    respondents["h"] = respondents.apply(_hand_stratum, axis=1)
+    scores = _hand_scores(respondents)
+    for council, rows in respondents.groupby("LaCode"):
+        pop = synthetic.population[synthetic.population["council"] == council].set_index("stratum")["population"]
+        est, se, n, total = _nhs_estimate(scores.loc[rows.index, measure], rows["h"], pop)
+        got = results[(results["measure"] == measure) & (results["area_code"] == council)
+                      & (results["breakdown"] == "total")]
+        assert len(got) == 1
+        got = got.iloc[0]
+        assert got["estimate"] == pytest.approx(scale * est, rel=1e-12)
+        assert got["se"] == pytest.approx(scale * se, rel=1e-12)
+        assert got["ci_lower"] == pytest.approx(scale * (est - Z * se), rel=1e-12)
+        assert got["ci_upper"] == pytest.approx(scale * (est + Z * se), rel=1e-12)
+        assert got["margin_of_error"] == pytest.approx(scale * 1.96 * se, rel=1e-12)
+        assert got["respondents"] == n
+        assert got["population"] == pytest.approx(total, rel=1e-12)
+        assert not got["suppressed"]
+        assert got["area_level"] == "council" and got["area_name"] == synthetic.councils.set_index(
+            "council").loc[council, "council_name"]
+
+
+def test_england_is_every_council_stratum_as_one_stratified_sample(small_run):
+    synthetic, results, _ = small_run
+    raw = synthetic.data
+    respondents = raw[raw["Response"] == 1].copy()
+    stratum = respondents.apply(_hand_stratum, axis=1)
+    respondents = respondents[stratum.notna()]
+    respondents["h"] = list(zip(respondents["LaCode"], stratum[stratum.notna()].astype(int)))
+    pop = synthetic.population.set_index(["council", "stratum"])["population"]
+    pop.index = pop.index.to_flat_index()
+    est, se, n, _ = _nhs_estimate(_hand_scores(respondents)["1B"], respondents["h"], pop)
+    got = results[(results["measure"] == "1B") & (results["area_level"] == "england")
+                  & (results["breakdown"] == "total")].iloc[0]
+    assert got["estimate"] == pytest.approx(100 * est, rel=1e-12)
+    assert got["margin_of_error"] == pytest.approx(196 * se, rel=1e-12)
+    assert got["respondents"] == n
+
+
+def test_published_splits_and_every_area_level(small_run):
+    _, results, _ = small_run
+    groups = set(map(tuple, results[["breakdown", "group"]].drop_duplicates().to_numpy()))
+    assert groups == {("total", "Total"), ("sex", "Male"), ("sex", "Female"),
+                      ("age_group", "18-64"), ("age_group", "65 and over")}
+    assert set(results["area_level"]) == {"council", "region", "england"}
+    assert set(results["measure"]) == {"1A", "1B", "1I(1)", "3A", "3D(1)", "4A", "4B", "1J", "ASCOT"}
+    assert list(results.columns[:15]) == ["measure", "measure_name", "area_level", "area_code", "area_name",
+                                          "breakdown", "group", "estimate", "se", "ci_lower", "ci_upper",
+                                          "margin_of_error", "respondents", "population", "suppressed"]
+
+
+def test_sex_split_populations_follow_nhs_breakdown_rule(small_run):
+    """Male + Female respondents never exceed the total; the split populations (N_h m_hg / m_h)
+    add up to at most the total population."""
+    _, results, _ = small_run
+    r = results[(results["measure"] == "1B") & (results["area_level"] == "england")].set_index("group")
+    assert r.loc["Male", "respondents"] + r.loc["Female", "respondents"] <= r.loc["Total", "respondents"]
+    assert r.loc["Male", "population"] + r.loc["Female", "population"] <= r.loc["Total", "population"] + 1e-6
+
+
+def test_extra_breakdowns_and_unknown_breakdown(small_run):
+    _, _, design = small_run
+    res = sk.ascof(design, breakdowns=["stratum"], measures=["1B"])
+    assert set(res.loc[res["breakdown"] == "stratum", "group"]) <= {
+        "1 - Learning disability support [all ages]", "2 - 18-64, excluding learning disability support",
+        "3 - 65 and over in residential care, excluding learning disability support",
+        "4 - 65 and over in the community, excluding learning disability support"} | {
+        str(k) for k in range(1, 5)}
+    with pytest.raises(sk.SurveyKitError, match="unknown breakdown 'shoe_size'"):
+        sk.ascof(design, breakdowns=["shoe_size"])
