@@ -218,10 +218,12 @@ class SurveyDesign:
             out["variable"] = np.asarray(names, dtype=object)[keep // n_domains]
         for col in by_cols:
             out[col] = labels[col].to_numpy()[keep % n_domains]
+        with np.errstate(divide="ignore", invalid="ignore"):  # deff 0 (no variance): n_eff is inf
+            n_eff = stats.n[keep] / stats.deff[keep]
         out.update(estimate=stats.estimate[keep], se=stats.se[keep], ci_lower=lower,
                    ci_upper=upper, n=stats.n[keep].astype(np.int64),
                    population=stats.population[keep], df=stats.df[keep].astype(np.int64),
-                   deff=stats.deff[keep], n_eff=stats.n[keep] / stats.deff[keep], note=note)
+                   deff=stats.deff[keep], n_eff=n_eff, note=note)
         return pd.DataFrame(out)
 
     def _stack(self, kind, numerators, denominators):

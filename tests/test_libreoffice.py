@@ -41,6 +41,9 @@ def _results():
              ci_upper=np.nan, margin_of_error=np.nan, respondents=0, population=0.0),
         dict(base, area_code="E4", area_name="@SUM(A1)", measure="1A", estimate=19.0, se=0.2,
              ci_lower=18.6, ci_upper=19.4, margin_of_error=0.4, respondents=1234, population=56789.0),
+        # 1J is published to 3 dp: 0.41235 -> 0.412, se 0.0125 -> 0.013 (half away from zero)
+        dict(base, area_code="E5", area_name="Five", measure="1J", estimate=0.41235, se=0.0125,
+             ci_lower=0.3878, ci_upper=0.4369, margin_of_error=0.0245, respondents=20, population=1500.0),
     ])
 
 
@@ -86,7 +89,9 @@ def test_libreoffice_shows_the_published_values(tmp_path):
     assert first["area_name"] == "=1+1"
     assert dict(zip(header, shown[1]))["population"] == "[c]"
     assert dict(zip(header, shown[2]))["estimate"] == "[w]"
-    assert [dict(zip(header, r))["area_name"] for r in shown] == ["=1+1", "+cmd", "-2+3", "@SUM(A1)"]
+    assert [dict(zip(header, r))["area_name"] for r in shown] == ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "Five"]
+    fifth = dict(zip(header, shown[4]))
+    assert (fifth["estimate"], fifth["se"], fifth["ci_lower"], fifth["population"]) == ("0.412", "0.013", "0.388", "1,500")
     assert not any("12.3" in cell or "87654" in cell for row in rows for cell in row)
 
     notes = {row[0]: row[1] for row in sheets["Notes"] if len(row) > 1 and row[0]}
@@ -94,3 +99,17 @@ def test_libreoffice_shows_the_published_values(tmp_path):
     assert notes["Input checksum (SHA-256)"] == NOTES["checksum"]
     assert notes["surveykit version"] == surveykit.__version__
     assert notes["  breakdowns"] == "sex, age_group"
+
+
+def test_libreoffice_shows_a_wide_mixed_sheet(tmp_path):
+    """Number columns as numbers, text as typed, 30 columns (letters past Z), gaps left empty."""
+    wide = pd.DataFrame({f"q{i}": [i, 10 * i] for i in range(28)})
+    wide["share"] = [0.25, np.nan]
+    wide["note"] = pd.Series(["=A1*2", None], dtype="str")
+    workbook = tmp_path / "wide.xlsx"
+    write_tables({"Wide": wide}, workbook, NOTES)
+    rows = _convert(workbook, tmp_path)["Wide"]
+    header_at = next(i for i, row in enumerate(rows) if row and row[0] == "q0")
+    assert rows[header_at] == [f"q{i}" for i in range(28)] + ["share", "note"]
+    assert rows[header_at + 1] == [str(i) for i in range(28)] + ["0.25", "=A1*2"]
+    assert rows[header_at + 2] == [str(10 * i) for i in range(28)] + ["", ""]

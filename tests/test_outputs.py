@@ -234,3 +234,154 @@ def test_write_tables_rejects_unknown_suffix(tmp_path):
     with pytest.raises(SurveyKitError, match=".ods"):
         write_tables(_results_with_suppressed_rows(), tmp_path / "r.ods")
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------- workbook cells, by hand
+
+def _table_cells(path, sheet="Table"):
+    """Header row number and {header: [data cells]} of a sheet written by write_workbook."""
+    ws = openpyxl.load_workbook(path)[sheet]
+    header_row = int(ws.freeze_panes[1:]) - 1
+    headers = [c.value for c in ws[header_row]]
+    columns = {h: [] for h in headers}
+    for row in ws.iter_rows(min_row=header_row + 1, max_col=len(headers)):
+        for h, c in zip(headers, row):
+            columns[h].append(c)
+    return ws, header_row, columns
+
+
+def test_published_number_text_gets_the_format_of_its_printed_decimals(tmp_path):
+    frame = pd.DataFrame({
+        "measure": ["1A", "1J", "3A", "3A", "3A"],
+        "area_code": ["E1", "67.7", "E3", "E4", "E5"],       # not a value column: stays text
+        "estimate": ["19.0", "0.412", "[c]", "+7", "1e999"],  # 1e999 cannot be a number: text
+        "se": ["0.20", "0.005", "[c]", "-2.5", "=1+1"],
+        "respondents": ["6515", "1235", "[c]", "007", "12"],
+    })
+    target = tmp_path / "t.xlsx"
+    write_workbook({"Table": frame}, target, NOTES)
+    _, _, col = _table_cells(target)
+    assert [(c.value, c.number_format) for c in col["estimate"][:2]] == [(19.0, "0.0"), (0.412, "0.000")]
+    assert (col["estimate"][3].value, col["estimate"][3].number_format) == (7, "0")
+    assert [(c.value, c.number_format) for c in col["se"]][:2] == [(0.2, "0.00"), (0.005, "0.000")]
+    assert (col["se"][3].value, col["se"][3].number_format) == (-2.5, "0.0")
+    assert [c.value for c in col["respondents"]] == [6515, 1235, "[c]", 7, 12]
+    assert [c.number_format for i, c in enumerate(col["respondents"]) if i != 2] == ["#,##0"] * 4
+    # labels and other text in value columns: right-aligned text; formula-like also quote-prefixed
+    for cell in [col["estimate"][2], col["estimate"][4], col["se"][2], col["se"][4], col["respondents"][2]]:
+        assert cell.data_type == "s" and cell.alignment.horizontal == "right"
+    assert col["estimate"][4].value == "1e999" and col["se"][4].value == "=1+1"
+    assert col["se"][4].quotePrefix and not col["se"][2].quotePrefix
+    assert [c.value for c in col["area_code"]] == ["E1", "67.7", "E3", "E4", "E5"]
+    assert all(c.data_type == "s" and c.alignment.horizontal is None for c in col["area_code"])
+    with zipfile.ZipFile(target) as zf:  # numbers are stored once, as numbers, not also as text
+        shared = zf.read("xl/sharedStrings.xml").decode()
+    assert ">6515<" not in shared and ">0.412<" not in shared and ">67.7<" in shared
+
+
+def test_workbook_cells_follow_column_dtypes(tmp_path):
+    frame = pd.DataFrame({
+        "n": np.array([1, 2, 3], dtype="int64"),
+        "x": [0.5, np.nan, -np.inf],
+        "flag": [True, False, True],
+        "mixed": pd.Series(["a", 7, None], dtype=object),
+        "nullable": pd.array([1, None, 3], dtype="Int64"),
+        "group": pd.Categorical(["u", "v", "u"]),
+        "respondents": np.array([6513, 0, 12], dtype="int64"),
+        "estimate": [67.65, 1.0, np.nan],
+        "text": pd.Series(["x", None, "@y"], dtype="str"),
+    })
+    target = tmp_path / "t.xlsx"
+    write_workbook({"Table": frame}, target, NOTES)
+    _, _, col = _table_cells(target)
+    values = {name: [c.value for c in cells] for name, cells in col.items()}
+    assert values["n"] == [1, 2, 3] and all(c.number_format == "General" for c in col["n"])
+    assert values["x"] == [0.5, None, "-inf"] and col["x"][2].data_type == "s"
+    assert values["flag"] == ["True", "False", "True"]
+    assert values["mixed"] == ["a", "7", None] and col["mixed"][1].data_type == "s"
+    assert values["nullable"] == [1, None, 3]
+    assert values["group"] == ["u", "v", "u"]
+    assert values["respondents"] == [6513, 0, 12] and {c.number_format for c in col["respondents"]} == {"#,##0"}
+    assert values["estimate"] == [67.65, 1.0, None] and col["estimate"][0].number_format == "0.0"
+    assert values["text"] == ["x", None, "@y"] and col["text"][2].quotePrefix
+
+
+def test_workbook_titles_and_headers_are_inert_and_styled(tmp_path):
+    target = tmp_path / "t.xlsx"
+    sheet = Sheet(pd.DataFrame({"=cmd|' /C calc'!A0": [1], "plain": ["a"]}), "=SUM(A1)", ["+definition"])
+    write_workbook({"Table": sheet}, target, NOTES)
+    ws, header_row, _ = _table_cells(target)
+    assert ws["A1"].value == "=SUM(A1)" and ws["A1"].quotePrefix and ws["A1"].font.b and ws["A1"].font.sz == 13
+    assert ws["A2"].value == "+definition" and ws["A2"].quotePrefix and not ws["A2"].font.b
+    assert ws["A3"].value.startswith("Method: ") and ws["A4"].value.startswith("Symbols: [c] Suppressed")
+    assert header_row == 6 and ws["A5"].value is None  # a blank line, then the header
+    header = ws[f"A{header_row}"]
+    assert header.value == "=cmd|' /C calc'!A0" and header.data_type == "s"
+    assert header.quotePrefix and header.font.b
+    assert ws[f"B{header_row}"].font.b and not ws[f"B{header_row}"].quotePrefix
+
+
+def test_workbook_wide_sheet_letters_and_widths(tmp_path):
+    frame = pd.DataFrame({f"c{i}": [i] for i in range(30)})
+    frame["long"] = "y" * 100
+    frame["short"] = "abc"
+    target = tmp_path / "t.xlsx"
+    write_workbook({"Table": frame}, target, NOTES)
+    ws, header_row, col = _table_cells(target)
+    assert ws[f"AD{header_row}"].value == "c29" and ws[f"AD{header_row + 1}"].value == 29
+    assert ws.max_column == 32
+    assert ws.column_dimensions["AE"].width == 60  # 100 characters, capped
+    assert ws.column_dimensions["AF"].width == len("short") + 2
+    assert ws.column_dimensions["A"].width == len("c0") + 2
+
+
+def test_workbook_control_character_is_a_user_error_naming_the_cell(tmp_path):
+    target = tmp_path / "t.xlsx"
+    with pytest.raises(SurveyKitError) as err:
+        write_workbook({"Table": pd.DataFrame({"area_name": ["ok", "bad\x01name"]})}, target, NOTES)
+    # 3 lines above (title, method, symbols), a blank line, header in row 5: data in rows 6-7
+    assert (err.value.row, err.value.column) == (7, "area_name") and "t.xlsx" in str(err.value)
+    with pytest.raises(SurveyKitError, match="control character"):
+        write_workbook({"Table": pd.DataFrame({"bad\x1fheader": [1]})}, target, NOTES)
+    with pytest.raises(SurveyKitError) as err:
+        write_workbook({"Table": pd.DataFrame({"who": pd.Series(["x", "\ud800"], dtype=object)})},
+                       target, NOTES)
+    assert err.value.column == "who"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["", "x" * 32, "a/b", "a[1]", "what?", "notes", "'quoted'"])
+def test_workbook_rejects_bad_sheet_names(tmp_path, name):
+    with pytest.raises(SurveyKitError, match="sheet name"):
+        write_workbook({name: pd.DataFrame({"a": [1]})}, tmp_path / "t.xlsx", NOTES)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_workbook_sheet_names_rules(tmp_path):
+    with pytest.raises(SurveyKitError, match="upper/lower case"):
+        write_workbook({"ASCOF": pd.DataFrame({"a": [1]}), "ascof": pd.DataFrame({"a": [2]})},
+                       tmp_path / "t.xlsx", NOTES)
+    with pytest.raises(SurveyKitError, match="no tables"):
+        write_workbook({}, tmp_path / "t.xlsx", NOTES)
+    target = tmp_path / "t.xlsx"
+    write_workbook({'R&D "<1>"': pd.DataFrame({"a": [1]}), "Answers by area": pd.DataFrame({"b": [2]})},
+                   target, NOTES)
+    assert openpyxl.load_workbook(target).sheetnames == ['R&D "<1>"', "Answers by area", "Notes"]
+
+
+def test_workbook_empty_tables_keep_their_header(tmp_path):
+    target = tmp_path / "t.xlsx"
+    write_workbook({"Table": pd.DataFrame(columns=["measure", "estimate"]),
+                    "Nothing": pd.DataFrame()}, target, NOTES)
+    ws, header_row, col = _table_cells(target)
+    assert col == {"measure": [], "estimate": []} and ws.max_row == header_row
+    nothing = openpyxl.load_workbook(target)["Nothing"]
+    assert nothing["A1"].value == "Nothing" and nothing.freeze_panes == "A6"
+
+
+def test_workbook_bytes_depend_only_on_the_tables(tmp_path):
+    results = _results_with_suppressed_rows()
+    first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    write_tables({"ASCOF": results}, first, NOTES)
+    write_tables({"ASCOF": results}, second, NOTES)
+    assert first.read_bytes() == second.read_bytes()
