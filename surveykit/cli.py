@@ -26,7 +26,9 @@ def _add_shared_options(p):
                    help="extra breakdowns beyond the published splits (e.g. stratum support_reason)")
     p.add_argument("--ci", default="wald", help="interval method (wald, wald-t, logit, xlogit, asin, beta, wilson)")
     p.add_argument("--strict", action="store_true", help="stop at the first error in the return")
-    p.add_argument("--plots", action="store_true", help="also write funnel, caterpillar and spine plots")
+    p.add_argument("--plots", action="store_true", help="also write funnel and caterpillar plots (PNG and SVG)")
+    p.add_argument("--spine", nargs="*", default=[], metavar="COUNCIL",
+                   help="with --plots: a spine plot of every measure against England for these councils")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
 
 
@@ -66,11 +68,11 @@ def main(argv=None):
             from surveykit.pipeline import run_job
             run_job(args.return_path, survey=args.survey, year=args.year, population=args.population,
                     councils=args.councils, out=args.out, breakdowns=args.breakdowns, ci=args.ci,
-                    strict=args.strict, plots=args.plots, quiet=args.quiet)
+                    strict=args.strict, plots=args.plots, spine=args.spine, quiet=args.quiet)
         elif args.command == "demo":
             from surveykit.pipeline import run_demo
             run_demo(survey=args.survey, out=args.out, breakdowns=args.breakdowns, ci=args.ci,
-                     strict=args.strict, plots=args.plots, quiet=args.quiet)
+                     strict=args.strict, plots=args.plots, spine=args.spine, quiet=args.quiet)
         elif args.command == "synth":
             from surveykit.synth import make_return, write_return
             from surveykit.pipeline import latest_year

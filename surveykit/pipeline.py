@@ -83,7 +83,7 @@ class _Steps:
 
 
 def run_job(return_path, *, survey, year, population, councils=None, out, breakdowns=None,
-            ci="wald", strict=False, plots=False, quiet=False) -> dict:
+            ci="wald", strict=False, plots=False, spine=(), quiet=False) -> dict:
     """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv,
     results.xlsx and run.json. Returns the run summary (also in run.json)."""
     out = Path(out)
@@ -121,7 +121,8 @@ def run_job(return_path, *, survey, year, population, councils=None, out, breakd
         write_workbook(_sheets(published, published_q, ret), out / "results.xlsx", notes=notes)
         if plots:
             from surveykit.plots import write_plots
-            write_plots(results, spec, out / "plots", councils=lookup, progress=not quiet)
+            write_plots(results, spec, out / "plots", councils=lookup, spine_councils=spine,
+                        progress=not quiet)
 
     step("write tables", write_all)
     run["seconds"] = round(step.total, 2)

@@ -42,6 +42,16 @@ def _label(code, name):
     return f"{code} {name}" if name and name != code else str(code)
 
 
+def _short(text, width=44):
+    """A row label that fits the left margin; the caption keeps the full name."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _decimals(value):
+    """1 dp for percentages and 0-24 scores, 3 dp for 0-1 scores such as 1J."""
+    return 3 if abs(value) < 2 else 1
+
+
 def _units(kind):
     return "%" if kind == "proportion" else ""
 
@@ -66,7 +76,12 @@ def _caption(fig, text, bottom_inches=0.08):
 
 
 def _title(ax, code, name, extra=""):
-    ax.set_title(_label(code, name) + extra, loc="left", fontsize=10, fontweight="bold")
+    """Bold title over the axes, wrapped to the axes' width so a long measure name is never cut."""
+    import textwrap
+
+    inches = ax.get_position().width * ax.figure.get_size_inches()[0]
+    text = textwrap.fill(_label(code, name) + extra, width=max(20, int(inches * 10.5)))
+    ax.set_title(text, loc="left", fontsize=10, fontweight="bold")
 
 
 def _rows_height(count, per_row=0.14, extra=2.2, minimum=4.0):
@@ -233,7 +248,7 @@ def spine_plot(comparison, council, *, measure_names=None, breakdown="total", gr
     ax.set_xlim(-1.08, 1.08)
     ax.set_ylim(-0.6, count - 0.4)
     ax.set_xticks([-1, 0, 1], ["lower than England", "England", "higher than England"], fontsize=8)
-    ax.set_yticks(y, [_label(m, measure_names.get(m)) for m in mine.index], fontsize=8.5)
+    ax.set_yticks(y, [_short(_label(m, measure_names.get(m))) for m in mine.index], fontsize=8.5)
     ax.spines[["top", "right", "left"]].set_visible(False)
     ax.tick_params(axis="y", length=0)
 
@@ -245,9 +260,10 @@ def spine_plot(comparison, council, *, measure_names=None, breakdown="total", gr
         ax.text(x, header_y, text, transform=ax.get_yaxis_transform(), fontsize=8, fontweight="bold",
                 va="bottom")
     for yy, (measure, row) in zip(y, mine.iterrows()):
-        values = (f"{row['estimate']:.1f}", f"{row['comparator_estimate']:.1f}",
-                  f"{row['difference']:+.1f} ({row['difference_ci_lower']:+.1f} to "
-                  f"{row['difference_ci_upper']:+.1f})")
+        d = _decimals(row["comparator_estimate"])
+        values = (f"{row['estimate']:.{d}f}", f"{row['comparator_estimate']:.{d}f}",
+                  f"{row['difference']:+.{d}f} ({row['difference_ci_lower']:+.{d}f} to "
+                  f"{row['difference_ci_upper']:+.{d}f})")
         for (_, x), value in zip(columns, values):
             ax.text(x, yy, value, transform=ax.get_yaxis_transform(), fontsize=8, va="center")
     name = mine["area_name"].iloc[0]
