@@ -503,7 +503,8 @@ def _package(names: list[str], worksheets: list[str], strings: _SharedStrings, s
     return {
         "[Content_Types].xml": (
             f'{_XML_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
             '<Default Extension="xml" ContentType="application/xml"/>'
             f'<Override PartName="/xl/workbook.xml" ContentType="{_CONTENT_TYPE}.sheet.main+xml"/>'
             f'{overrides}<Override PartName="/xl/styles.xml" ContentType="{_CONTENT_TYPE}.styles+xml"/>'
@@ -527,11 +528,13 @@ def _package(names: list[str], worksheets: list[str], strings: _SharedStrings, s
 
 
 def _save_package(parts: dict, target: Path) -> None:
+    """Zip the parts. Fastest deflate level: half the time of the default for a file ~15% larger."""
     with zipfile.ZipFile(target, "w") as package:
         for name, xml in parts.items():
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             info.external_attr = 0o644 << 16
-            package.writestr(info, xml.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+            package.writestr(info, xml.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED,
+                             compresslevel=1)
 
 
 def write_workbook(sheets: Mapping[str, pd.DataFrame | Sheet], path, notes: Mapping | None = None) -> Path:

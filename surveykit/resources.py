@@ -1,25 +1,20 @@
 """Where the bundled data live: questionnaire specs, population tables and the demo return.
 
 They sit at the top of the repository (`questionnaires/`, `weights/`) so they read as data, and are
-installed inside the package as `surveykit._questionnaires` and `surveykit._populations`.
+installed inside the package as `surveykit/_questionnaires` and `surveykit/_populations` (see
+setup.cfg). From a source tree or an editable install they are read where they stand.
 """
 
-from importlib import resources
 from pathlib import Path
 
-_PACKAGES = {
-    "questionnaires": "surveykit._questionnaires",
-    "weights": "surveykit._populations",
-    "bundled": "surveykit._bundled",
-}
+_HERE = Path(__file__).resolve().parent
+_INSTALLED = {"questionnaires": "_questionnaires", "weights": "_populations", "bundled": "_bundled"}
+_SOURCE = {"questionnaires": _HERE.parent / "questionnaires", "weights": _HERE.parent / "weights",
+           "bundled": _HERE / "_bundled"}
 
 
 def bundled_path(kind: str, *parts: str) -> Path:
     """Path to a bundled file, e.g. ``bundled_path("questionnaires", "ascs", "2020-21.yaml")``."""
-    try:
-        base = Path(str(resources.files(_PACKAGES[kind])))
-    except ModuleNotFoundError:  # running from a source tree that was never installed
-        root = Path(__file__).resolve().parent.parent
-        base = {"questionnaires": root / "questionnaires", "weights": root / "weights",
-                "bundled": Path(__file__).resolve().parent / "_bundled"}[kind]
+    installed = _HERE / _INSTALLED[kind]
+    base = installed if installed.is_dir() else _SOURCE[kind]
     return base.joinpath(*parts)

@@ -91,7 +91,8 @@ def test_libreoffice_shows_the_published_values(tmp_path):
     assert dict(zip(header, shown[2]))["estimate"] == "[w]"
     assert [dict(zip(header, r))["area_name"] for r in shown] == ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "Five"]
     fifth = dict(zip(header, shown[4]))
-    assert (fifth["estimate"], fifth["se"], fifth["ci_lower"], fifth["population"]) == ("0.412", "0.013", "0.388", "1,500")
+    assert (fifth["estimate"], fifth["se"], fifth["ci_lower"], fifth["population"]) == \
+        ("0.412", "0.013", "0.388", "1,500")
     assert not any("12.3" in cell or "87654" in cell for row in rows for cell in row)
 
     notes = {row[0]: row[1] for row in sheets["Notes"] if len(row) > 1 and row[0]}

@@ -301,7 +301,8 @@ def test_workbook_cells_follow_column_dtypes(tmp_path):
     assert values["mixed"] == ["a", "7", None] and col["mixed"][1].data_type == "s"
     assert values["nullable"] == [1, None, 3]
     assert values["group"] == ["u", "v", "u"]
-    assert values["respondents"] == [6513, 0, 12] and {c.number_format for c in col["respondents"]} == {"#,##0"}
+    assert values["respondents"] == [6513, 0, 12]
+    assert {c.number_format for c in col["respondents"]} == {"#,##0"}
     assert values["estimate"] == [67.65, 1.0, None] and col["estimate"][0].number_format == "0.0"
     assert values["text"] == ["x", None, "@y"] and col["text"][2].quotePrefix
 
@@ -311,7 +312,8 @@ def test_workbook_titles_and_headers_are_inert_and_styled(tmp_path):
     sheet = Sheet(pd.DataFrame({"=cmd|' /C calc'!A0": [1], "plain": ["a"]}), "=SUM(A1)", ["+definition"])
     write_workbook({"Table": sheet}, target, NOTES)
     ws, header_row, _ = _table_cells(target)
-    assert ws["A1"].value == "=SUM(A1)" and ws["A1"].quotePrefix and ws["A1"].font.b and ws["A1"].font.sz == 13
+    assert ws["A1"].value == "=SUM(A1)" and ws["A1"].quotePrefix
+    assert ws["A1"].font.b and ws["A1"].font.sz == 13
     assert ws["A2"].value == "+definition" and ws["A2"].quotePrefix and not ws["A2"].font.b
     assert ws["A3"].value.startswith("Method: ") and ws["A4"].value.startswith("Symbols: [c] Suppressed")
     assert header_row == 6 and ws["A5"].value is None  # a blank line, then the header
