@@ -1,10 +1,4 @@
-"""The bundled data are found both from the source tree and from a real (non-editable) install."""
-
-import subprocess
-import sys
-import venv
-
-import pytest
+"""The bundled data are found from the source tree; .ci/run checks a real (non-editable) install."""
 
 from surveykit.resources import bundled_path
 
