@@ -10,7 +10,8 @@ import pytest
 
 import surveykit
 from surveykit.errors import SurveyKitError
-from surveykit.outputs import Sheet, atomic_write, write_csv, write_tables, write_workbook
+from surveykit.outputs import atomic_write, write_csv, write_tables
+from surveykit.xlsx import Sheet, write_workbook
 from surveykit.tables import publish_ascof, round_half_away, round_to
 
 NOTES = {"input_file": "ascs_2020-21.sav", "checksum": "9f86d081884c7d659a2feaa0c55ad015",
