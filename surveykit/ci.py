@@ -24,7 +24,22 @@ Degenerate cases never raise; they give a documented interval and a `note`:
 """
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+# Quantiles from scipy.special (the functions scipy.stats calls underneath): importing scipy.stats
+# costs more than half a second, which every command-line run would pay.
+
+
+def _norm_ppf(q):
+    return special.ndtri(q)
+
+
+def _beta_ppf(q, a, b):
+    """Beta quantile; NaN outside the distribution's parameter space, as scipy.stats gives."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ok = (a > 0) & (b > 0)
+    with np.errstate(invalid="ignore"):
+        return np.where(ok, special.betaincinv(np.where(ok, a, 1.0), np.where(ok, b, 1.0), q), np.nan)
 
 from surveykit.errors import SurveyKitError
 
@@ -50,8 +65,8 @@ def _t_quantile(q, df):
     """R's qt: Inf df gives the normal quantile; df <= 0 gives NaN."""
     df = np.asarray(df, dtype=float)
     with np.errstate(invalid="ignore"):
-        out = stats.t.ppf(q, np.where(df > 0, df, np.nan))
-    return np.where(np.isinf(df), stats.norm.ppf(q), out)
+        out = special.stdtrit(np.where(df > 0, df, np.nan), q)
+    return np.where(np.isinf(df), _norm_ppf(q), out)
 
 
 def interval(estimate, se, df, n, method="wald", level=0.95):
@@ -70,7 +85,7 @@ def interval(estimate, se, df, n, method="wald", level=0.95):
     note = np.full(p.shape, "", dtype=object)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if method == "wald":
-            z = stats.norm.ppf(1 - alpha / 2)
+            z = _norm_ppf(1 - alpha / 2)
             lower, upper = p - z * se, p + z * se
         elif method == "wald-t":
             t = _t_quantile(1 - alpha / 2, df)
@@ -94,8 +109,8 @@ def interval(estimate, se, df, n, method="wald", level=0.95):
             n_eff = np.where(zero_var, n, n_eff)
             adjust = (_t_quantile(alpha / 2, n - 1) / _t_quantile(alpha / 2, df)) ** 2
             n_eff = np.where(zero_var, n_eff, n_eff * adjust)
-            lower = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
-            upper = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+            lower = _beta_ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
+            upper = _beta_ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
             lower = np.where(zero_var & (p == 0), 0.0, lower)
             upper = np.where(zero_var & (p == 1), 1.0, upper)
             note[zero_var] = NOTE_NEFF_N
@@ -105,7 +120,7 @@ def interval(estimate, se, df, n, method="wald", level=0.95):
             zero_var = (se == 0) & (n > 0) & ((p == 0) | (p == 1))
             n_eff = np.where(zero_var, n, n_eff)
             z = _t_quantile(1 - alpha / 2, df)
-            z = np.where(zero_var & ~np.isfinite(z), stats.norm.ppf(1 - alpha / 2), z)
+            z = np.where(zero_var & ~np.isfinite(z), _norm_ppf(1 - alpha / 2), z)
             z2 = z * z
             centre = (p + z2 / (2 * n_eff)) / (1 + z2 / n_eff)
             half = z * np.sqrt(p * (1 - p) / n_eff + z2 / (4 * n_eff**2)) / (1 + z2 / n_eff)

@@ -1,7 +1,6 @@
 """Question tables: the count-based fast path equals the general design estimator, and by hand."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import surveykit as sk
