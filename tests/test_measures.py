@@ -6,21 +6,10 @@ import pytest
 
 from surveykit.errors import SurveyKitError
 from surveykit.measures import measure_info, score
-from surveykit.questionnaire import load_spec
 
 NAN = np.nan
 DOMAINS = ["q3a", "q4a", "q5a", "q6a", "q7a", "q8a", "q9a", "q11"]
 ADJ_INPUTS = ["q13", "q15a", "q15b", "q15c", "q15d", "q16a", "q16b", "q16c", "q16d", "q17", "q18"]
-
-
-@pytest.fixture(scope="module")
-def ascs():
-    return load_spec("ascs", "2020-21")
-
-
-@pytest.fixture(scope="module")
-def sace():
-    return load_spec("sace", "2023-24")
 
 
 def _ascs_rows(ascs, n, **columns):

@@ -12,16 +12,6 @@ from surveykit.questionnaire import (available_specs, load_spec, load_spec_file,
 from surveykit.resources import bundled_path
 
 
-@pytest.fixture(scope="module")
-def ascs():
-    return load_spec("ascs", "2020-21")
-
-
-@pytest.fixture(scope="module")
-def sace():
-    return load_spec("sace", "2023-24")
-
-
 # ----------------------------------------------------------------------------------- bundled specs
 
 def test_the_required_specs_are_bundled():

@@ -13,16 +13,6 @@ from surveykit.resources import bundled_path
 
 
 @pytest.fixture(scope="module")
-def ascs():
-    return load_spec("ascs", "2020-21")
-
-
-@pytest.fixture(scope="module")
-def sace():
-    return load_spec("sace", "2023-24")
-
-
-@pytest.fixture(scope="module")
 def national(ascs):
     return synth.make_return("ascs", "2020-21", seed=7, spec=ascs)
 

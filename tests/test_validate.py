@@ -7,18 +7,7 @@ import pytest
 from surveykit import synth
 from surveykit.errors import SurveyKitError
 from surveykit.io import read_raw
-from surveykit.questionnaire import load_spec
 from surveykit.validate import SurveyReturn, validate
-
-
-@pytest.fixture(scope="module")
-def ascs():
-    return load_spec("ascs", "2020-21")
-
-
-@pytest.fixture(scope="module")
-def sace():
-    return load_spec("sace", "2023-24")
 
 
 # ------------------------------------------------------------------- the messy national return
