@@ -18,7 +18,8 @@ from surveykit import __version__
 from surveykit.results import ascof
 from surveykit.errors import SurveyKitError
 from surveykit.io import read_councils, read_population, read_raw
-from surveykit.outputs import Sheet, atomic_write, write_csv, write_workbook
+from surveykit.outputs import atomic_write, write_csv
+from surveykit.xlsx import Sheet, write_workbook
 from surveykit.questionnaire import available_specs, load_spec
 from surveykit.questions import answers_by_area, question_tables
 from surveykit.resources import bundled_path
