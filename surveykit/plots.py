@@ -359,11 +359,11 @@ def write_plots(results, spec, out_dir, *, councils=None, spine_councils=(), pro
     jobs += [("spine", council) for council in spine_councils]
     comparison = compare.compare_to(results) if spine_councils else None
     for kind, key in tqdm(jobs, desc="plots", disable=not progress, unit="plot"):
+        unit = None if kind == "spine" else ("proportion" if spec.measures[key].kind == "proportion" else "mean")
         if kind == "funnel":
-            unit = "proportion" if spec.measures[key].kind == "proportion" else "mean"
             fig = funnel_plot(compare.funnel(results, key, kind=unit), measure_name=names[key])
         elif kind == "caterpillar":
-            fig = caterpillar_plot(results, key, measure_name=names[key])
+            fig = caterpillar_plot(results, key, measure_name=names[key], kind=unit)
         else:
             fig = spine_plot(comparison, key, measure_names=names)
         safe = "".join(ch if ch.isalnum() else "_" for ch in key).strip("_")

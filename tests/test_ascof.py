@@ -141,3 +141,18 @@ def test_extra_breakdowns_and_unknown_breakdown(small_run):
         str(k) for k in range(1, 5)}
     with pytest.raises(sk.SurveyKitError, match="unknown breakdown 'shoe_size'"):
         sk.ascof(design, breakdowns=["shoe_size"])
+
+
+def test_small_groups_never_publish_a_zero_margin_when_answers_differ(small_run):
+    """Where NHS Digital's breakdown variance is 0 only because every group-stratum cell holds one
+    respondent, the domain variance is reported instead, with a note saying so."""
+    _, _, design = small_run
+    res = sk.ascof(design, breakdowns=["age_band", "ethnicity"], measures=["1B"])
+    swapped = res[res["note"].str.startswith("NHS breakdown variance is 0")]
+    assert len(swapped) > 0
+    domain = design.proportion("1B", by=["council", "age_band"], variance="domain")
+    for _, row in swapped[(swapped["area_level"] == "council") & (swapped["breakdown"] == "age_band")].iterrows():
+        d = domain[(domain["council"] == row["area_code"]) & (domain["age_band"] == row["group"])].iloc[0]
+        assert row["se"] == pytest.approx(100 * d["se"], rel=1e-12) and row["se"] > 0
+    varied = res[(res["respondents"] >= 2) & (res["estimate"] > 0) & (res["estimate"] < 100)]
+    assert (varied["se"] > 0).all()
