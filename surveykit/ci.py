@@ -23,15 +23,24 @@ Degenerate cases never raise; they give a documented interval and a `note`:
 - se is NaN (e.g. lonely="average" with every stratum lonely): intervals NaN.
 """
 
-import numpy as np
-from scipy import special
+from statistics import NormalDist
 
-# Quantiles from scipy.special (the functions scipy.stats calls underneath): importing scipy.stats
-# costs more than half a second, which every command-line run would pay.
+import numpy as np
+
+from surveykit.errors import SurveyKitError
+
+# Start-up time matters to every command-line run: scipy.stats costs over half a second to import and
+# scipy.special a fifth, so the normal quantile comes from the standard library (Wichura's AS241,
+# the algorithm of R's qnorm) and scipy.special is imported only by the methods that need it.
+
+
+def _special():
+    from scipy import special
+    return special
 
 
 def _norm_ppf(q):
-    return special.ndtri(q)
+    return NormalDist().inv_cdf(float(q))
 
 
 def _beta_ppf(q, a, b):
@@ -39,9 +48,8 @@ def _beta_ppf(q, a, b):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     ok = (a > 0) & (b > 0)
     with np.errstate(invalid="ignore"):
-        return np.where(ok, special.betaincinv(np.where(ok, a, 1.0), np.where(ok, b, 1.0), q), np.nan)
-
-from surveykit.errors import SurveyKitError
+        inverse = _special().betaincinv(np.where(ok, a, 1.0), np.where(ok, b, 1.0), q)
+    return np.where(ok, inverse, np.nan)
 
 METHODS = ("wald", "wald-t", "logit", "xlogit", "asin", "beta", "wilson")
 PROPORTION_ONLY = ("logit", "xlogit", "asin", "beta", "wilson")
@@ -65,7 +73,7 @@ def _t_quantile(q, df):
     """R's qt: Inf df gives the normal quantile; df <= 0 gives NaN."""
     df = np.asarray(df, dtype=float)
     with np.errstate(invalid="ignore"):
-        out = special.stdtrit(np.where(df > 0, df, np.nan), q)
+        out = _special().stdtrit(np.where(df > 0, df, np.nan), q)
     return np.where(np.isinf(df), _norm_ppf(q), out)
 
 
@@ -94,6 +102,7 @@ def interval(estimate, se, df, n, method="wald", level=0.95):
         elif method in ("logit", "xlogit"):
             t = _t_quantile(1 - alpha / 2, df)
             half = t * se / (p * (1 - p))
+            special = _special()
             eta = special.logit(p)
             lower, upper = special.expit(eta - half), special.expit(eta + half)
             note[~np.isfinite(t)] = NOTE_NO_DF

@@ -8,7 +8,7 @@ N = 1000 needs 278 responses, and 360 responses give +/-4.1 points.
 """
 
 import numpy as np
-from scipy import special
+from statistics import NormalDist
 
 from surveykit.errors import SurveyKitError
 
@@ -18,7 +18,7 @@ def _z(level, z):
         return float(z)
     if not 0 < level < 1:
         raise SurveyKitError(f"level must be between 0 and 1, not {level!r}")
-    return float(special.ndtri(1 - (1 - level) / 2))
+    return NormalDist().inv_cdf(1 - (1 - level) / 2)
 
 
 def responses_needed(population, moe=0.05, p=0.5, level=0.95, z=None):
