@@ -172,6 +172,19 @@ class SurveyDesign:
         return self._domain_cache[key]
 
     # ---- public estimators -----------------------------------------------------------------
+    def weights(self, var):
+        """Each row's weight for `var`, NaN where the row did not answer it: N_h / m_h with m_h the
+        rows of stratum h answering `var` (per-item weights), or the given weights."""
+        self._check_columns(self.data, [var])
+        answered = ~np.isnan(self._numeric(var))
+        if self._population is None:
+            weight = self._weights
+        else:
+            m = np.bincount(self._stratum[answered], minlength=self._n_strata)
+            with np.errstate(divide="ignore"):
+                weight = (self._population / m)[self._stratum]
+        return pd.Series(np.where(answered, weight, np.nan), index=self.data.index, name=var)
+
     def mean(self, var, by=None, ci="wald", level=0.95, variance="domain"):
         """Weighted mean of `var` (a column or a list of columns) per domain of `by`."""
         return self._estimate("mean", var, None, by, ci, level, variance)

@@ -225,3 +225,14 @@ def test_bad_calls_say_what_is_wrong():
         d.mean("y", ci="exact")
     with pytest.raises(SurveyKitError, match="lonely must be one of"):
         SurveyDesign(pd.DataFrame({"s": [1]}), "s", weights="s", lonely="ignore")
+
+
+def test_weights_are_per_item_population_over_answering_rows():
+    """Stratum A: N = 10, rows answering x: 2 of 3, y: 3 of 3; stratum B: N = 4, x 1 of 1."""
+    data = pd.DataFrame({"s": ["A", "A", "A", "B"], "N": [10, 10, 10, 4],
+                         "x": [1.0, np.nan, 0.0, 1.0], "y": [1.0, 2.0, 3.0, np.nan]})
+    d = SurveyDesign(data, strata="s", population="N", lonely="certainty")
+    np.testing.assert_allclose(d.weights("x"), [5.0, np.nan, 5.0, 4.0])
+    np.testing.assert_allclose(d.weights("y"), [10 / 3, 10 / 3, 10 / 3, np.nan])
+    given = SurveyDesign(data.assign(w=[1.0, 2.0, 3.0, 4.0]), strata="s", weights="w")
+    np.testing.assert_allclose(given.weights("x"), [1.0, np.nan, 3.0, 4.0])
