@@ -761,6 +761,10 @@ def _parse_easy_read(s: _Spec, er, path, standard_codes) -> EasyReadSpec | None:
 
 # ------------------------------------------------------------------------------------------ public API
 
+# libyaml's loader when PyYAML was built with it: the same YAML, parsed about ten times faster.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, shown: str):
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -769,7 +773,7 @@ def _read_yaml(path: Path, shown: str):
     except (OSError, UnicodeDecodeError) as exc:
         raise SurveyKitError(f"cannot read the file ({exc})", file=shown) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -30,7 +30,7 @@ def publishing_rules() -> dict:
     path = bundled_path("bundled", "publishing.yaml")
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise SurveyKitError(f"cannot read the publishing rules: {exc}", file=path) from exc
 
