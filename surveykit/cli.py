@@ -25,6 +25,8 @@ def _add_shared_options(p):
     p.add_argument("--breakdowns", nargs="*", default=None,
                    help="extra breakdowns beyond the published splits (e.g. stratum support_reason)")
     p.add_argument("--ci", default="wald", help="interval method (wald, wald-t, logit, xlogit, asin, beta, wilson)")
+    p.add_argument("--framework", default=None,
+                   help="also label measures with their code in this ASCOF framework (e.g. ascof-2023-24)")
     p.add_argument("--strict", action="store_true", help="stop at the first error in the return")
     p.add_argument("--plots", action="store_true", help="also write funnel and caterpillar plots (PNG and SVG)")
     p.add_argument("--spine", nargs="*", default=[], metavar="COUNCIL",
@@ -64,15 +66,15 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            from surveykit.pipeline import run_job
-            run_job(args.return_path, survey=args.survey, year=args.year, population=args.population,
-                    councils=args.councils, out=args.out, breakdowns=args.breakdowns, ci=args.ci,
-                    strict=args.strict, plots=args.plots, spine=args.spine, quiet=args.quiet)
-        elif args.command == "demo":
-            from surveykit.pipeline import run_demo
-            run_demo(survey=args.survey, out=args.out, breakdowns=args.breakdowns, ci=args.ci,
-                     strict=args.strict, plots=args.plots, spine=args.spine, quiet=args.quiet)
+        if args.command in ("run", "demo"):
+            from surveykit.pipeline import run_demo, run_job
+            shared = dict(out=args.out, breakdowns=args.breakdowns, ci=args.ci, framework=args.framework,
+                          strict=args.strict, plots=args.plots, spine=args.spine, quiet=args.quiet)
+            if args.command == "run":
+                run_job(args.return_path, survey=args.survey, year=args.year, population=args.population,
+                        councils=args.councils, **shared)
+            else:
+                run_demo(survey=args.survey, **shared)
         elif args.command == "synth":
             from surveykit.synth import make_return, write_return
             from surveykit.pipeline import latest_year

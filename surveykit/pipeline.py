@@ -84,7 +84,7 @@ class _Steps:
 
 
 def run_job(return_path, *, survey, year, population, councils=None, out, breakdowns=None,
-            ci="wald", strict=False, plots=False, spine=(), quiet=False) -> dict:
+            ci="wald", framework=None, strict=False, plots=False, spine=(), quiet=False) -> dict:
     """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv,
     results.xlsx and run.json. Returns the run summary (also in run.json)."""
     out = Path(out)
@@ -96,7 +96,7 @@ def run_job(return_path, *, survey, year, population, councils=None, out, breakd
     raw = step("read return", read_raw, return_path, spec, progress=None if not quiet else False)
     ret = step("validate", validate, raw, spec, population=pop, councils=lookup, strict=strict)
     design = step("weight and score", weight, ret, pop, lookup)
-    results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci)
+    results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci, framework=framework)
     questions = step("question tables", question_tables, design)
 
     published = publish_ascof(results)
@@ -105,7 +105,7 @@ def run_job(return_path, *, survey, year, population, councils=None, out, breakd
     excluded = {k.removeprefix("excluded: "): int(v) for k, v in summary.items() if k.startswith("excluded")}
     options = {"survey": survey, "year": year, "population": str(population),
                "councils": str(councils) if councils else "", "breakdowns": " ".join(breakdowns or []),
-               "ci": ci, "strict": strict, "lonely": design.lonely,
+               "ci": ci, "framework": framework or "", "strict": strict, "lonely": design.lonely,
                "variance": "stratified (council x stratum), per-item weights; splits: NHS Digital breakdown"}
     run = {"survey": survey, "year": year, "input": str(return_path), "checksum": raw.checksum,
            "version": __version__, "options": options, "rows_read": int(summary["rows read"]),

@@ -54,12 +54,14 @@ def _splits(design, breakdowns):
     return [None] + chosen + [b for b in extra if b not in chosen]
 
 
-def ascof(design, breakdowns=None, ci="wald", level=0.95, measures=None) -> pd.DataFrame:
+def ascof(design, breakdowns=None, ci="wald", level=0.95, measures=None, framework=None) -> pd.DataFrame:
     """Tidy ASCOF results (unrounded) for every measure, area and group.
 
     `design` comes from `surveykit.weight`. `breakdowns` adds splits beyond the published sex and
     age splits (e.g. "stratum", "support_reason", "ethnicity", "age_band"). `ci` is the interval
-    method for proportions; scores use "wald" when `ci` is a proportion-only method.
+    method for proportions; scores use "wald" when `ci` is a proportion-only method. `framework`
+    (e.g. "ascof-2023-24", from questionnaires/ascof-codes.yaml) adds `framework_code`, each
+    measure's code in that framework ("" where it has none); `measure` keeps the spec's code.
     """
     spec = design.spec
     codes = design.measures if measures is None else list(measures)
@@ -97,7 +99,11 @@ def ascof(design, breakdowns=None, ci="wald", level=0.95, measures=None) -> pd.D
             "breakdown": {b: i for i, b in enumerate(["total"] + [s for s in _splits(design, breakdowns) if s])}}
     out = out.sort_values(["measure", "area_level", "area_code", "breakdown"], kind="stable",
                           key=lambda col: col.map(rank[col.name]) if col.name in rank else col)
-    return out[COLUMNS].reset_index(drop=True)
+    out = out[COLUMNS].reset_index(drop=True)
+    if framework is not None:
+        codes_in = {c: spec.measure_code(c, framework) or "" for c in codes}
+        out.insert(1, "framework_code", out["measure"].map(codes_in).astype("str"))
+    return out
 
 
 NOTE_NHS_SILENT = ("NHS breakdown variance is 0 although answers differ (each group-stratum cell has "

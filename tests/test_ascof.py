@@ -156,3 +156,11 @@ def test_small_groups_never_publish_a_zero_margin_when_answers_differ(small_run)
         assert row["se"] == pytest.approx(100 * d["se"], rel=1e-12) and row["se"] > 0
     varied = res[(res["respondents"] >= 2) & (res["estimate"] > 0) & (res["estimate"] < 100)]
     assert (varied["se"] > 0).all()
+
+
+def test_refreshed_framework_codes_come_from_data(small_run):
+    _, _, design = small_run
+    res = sk.ascof(design, measures=["1J", "3D(1)", "3A", "1I(1)"], framework="ascof-2023-24")
+    codes = dict(zip(res["measure"], res["framework_code"]))
+    assert codes == {"1J": "1C", "3D(1)": "3A", "3A": "", "1I(1)": "5A"}
+    assert "framework_code" in sk.publish_ascof(res).columns
