@@ -122,8 +122,7 @@ def run_job(return_path, *, survey, year, population, councils=None, out, breakd
         write_workbook(_sheets(published, published_q, ret), out / "results.xlsx", notes=notes)
         if plots:
             from surveykit.plots import write_plots
-            write_plots(results, spec, out / "plots", councils=lookup, spine_councils=spine,
-                        progress=not quiet)
+            write_plots(results, spec, out / "plots", spine_councils=spine, progress=not quiet)
 
     step("write tables", write_all)
     run["seconds"] = round(step.total, 2)

@@ -345,7 +345,7 @@ def save_figure(fig, path_stem):
     return targets
 
 
-def write_plots(results, spec, out_dir, *, councils=None, spine_councils=(), progress=False):
+def write_plots(results, spec, out_dir, *, spine_councils=(), progress=False):
     """The run's figures as PNG and SVG: a funnel and a caterpillar plot per measure, and a spine
     plot for each council in `spine_councils`. Returns the paths written."""
     import matplotlib.pyplot as plt

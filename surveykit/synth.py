@@ -30,6 +30,7 @@ import pandas as pd
 from scipy.special import ndtri
 
 from surveykit.errors import SurveyKitError
+from surveykit.outputs import atomic_write
 from surveykit.resources import bundled_path
 
 # Columns of the data return that the generator fills from the design rather than from a model.
@@ -499,12 +500,6 @@ def population_wide(population: pd.DataFrame, council_column: str = "LaCode") ->
     return out
 
 
-def _atomic(path: Path, write_fn) -> None:
-    from surveykit.outputs import atomic_write  # late: outputs pulls in the table machinery
-
-    atomic_write(path, write_fn)
-
-
 def _csv_frame(df: pd.DataFrame, spec) -> pd.DataFrame:
     """Whole-number codes written without '.0' so the CSV looks like an exported return."""
     out = df.copy()
@@ -538,16 +533,16 @@ def write_return(synthetic: SyntheticReturn, out, fmt: str = "csv", stem: str | 
     paths: dict[str, Path] = {"return": target}
     if fmt == "csv":
         frame = _csv_frame(synthetic.data, spec)
-        _atomic(target, lambda tmp: frame.to_csv(tmp, index=False))
+        atomic_write(target, lambda tmp: frame.to_csv(tmp, index=False))
     elif fmt == "sav":
         _write_sav(synthetic.data, spec, target)
     else:
         _write_xlsx_folder(synthetic.data, spec, target)
     paths["population"] = folder / f"{stem}-population.csv"
     wide = population_wide(synthetic.population, spec.council_column)
-    _atomic(paths["population"], lambda tmp: wide.to_csv(tmp, index=False))
+    atomic_write(paths["population"], lambda tmp: wide.to_csv(tmp, index=False))
     paths["councils"] = folder / f"{stem}-councils.csv"
-    _atomic(paths["councils"], lambda tmp: synthetic.councils.to_csv(tmp, index=False))
+    atomic_write(paths["councils"], lambda tmp: synthetic.councils.to_csv(tmp, index=False))
     return paths
 
 
@@ -561,7 +556,7 @@ def _write_sav(df: pd.DataFrame, spec, path: Path) -> None:
     labels = {name: {float(k): str(v) for k, v in col.codes.items()}
               for name, col in spec.columns.items() if col.codes and name in frame}
     column_labels = [(spec.columns[c].aliases or [c])[0] if c in spec.columns else c for c in frame.columns]
-    _atomic(path, lambda tmp: pyreadstat.write_sav(frame, tmp, column_labels=column_labels,
+    atomic_write(path, lambda tmp: pyreadstat.write_sav(frame, tmp, column_labels=column_labels,
                                                    variable_value_labels=labels))
 
 
@@ -600,6 +595,6 @@ def build_demo_files(root=None) -> list[Path]:
         national = make_return(survey, year, councils=len(synthetic_councils()), seed=DEMO_SEED, spec=spec)
         path = root / "weights" / f"{survey}-{year}-synthetic.csv"
         wide = population_wide(national.population, spec.council_column)
-        _atomic(path, lambda tmp, wide=wide: wide.to_csv(tmp, index=False))
+        atomic_write(path, lambda tmp, wide=wide: wide.to_csv(tmp, index=False))
         written.append(path)
     return sorted(set(written))

@@ -59,8 +59,8 @@ def weight(survey_return, population: pd.DataFrame, councils: pd.DataFrame | Non
 
     columns = {"council": council.to_numpy(), "stratum_number": data["stratum"].to_numpy(dtype="int64"),
                "N_h": n_h}
-    for name in spec.groupings:
-        if spec.groupings[name].column in data.columns or spec.groupings[name].column == "stratum":
+    for name, grouping in spec.groupings.items():
+        if grouping.column in data.columns:  # "stratum" too: validation derived it
             columns[name] = spec.breakdown(data, name).to_numpy()
     if councils is not None:
         lookup = councils.set_index("council")
