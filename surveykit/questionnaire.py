@@ -37,6 +37,7 @@ import yaml
 
 from surveykit.errors import SurveyKitError
 from surveykit.resources import bundled_path
+from surveykit.workbook_layout import WorkbookLayout, parse_layout
 
 KINDS = ("string", "integer", "number", "code")
 MEASURE_KINDS = ("proportion", "score", "adjusted")
@@ -60,6 +61,12 @@ class EasyReadSpec:
     combine: str
     combined_name: str
     combine_fn: Callable[[np.ndarray], np.ndarray] = field(repr=False, compare=False)
+    text: str | None = None                      # the easy-read version's own wording
+    combined_codes: dict[int, str] | None = None  # labels of the combined scale (default: the easy-read codes)
+
+    @property
+    def combined_labels(self) -> dict[int, str]:
+        return self.combined_codes if self.combined_codes is not None else self.codes
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class ColumnSpec:
     range: tuple[float, float] | None
     required: bool
     is_item: bool
+    header: str | None = None          # the official workbook's row-1 header text
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,17 @@ class ItemSpec:
     text: str
     codes: dict[int, str]
     easy_read: EasyReadSpec | None
+    asked_of: tuple["Condition", ...] = ()   # who is asked the item; others' answers are set missing
+    population: str | None = None           # a named weighting population instead of the stratum's
+
+
+@dataclass(frozen=True)
+class MultiChoiceSpec:
+    """A tick-all-that-apply question whose options are separate columns (q19a, q19b, q19c)."""
+    name: str
+    text: str
+    parts: tuple[str, ...]
+    none_part: str | None = None   # the "no help" option the annex also shows the question without
 
 
 @dataclass(frozen=True)
@@ -148,6 +167,7 @@ class MeasureSpec:
     multiplier: float = 1.0
     constant: float = 0.0
     expected: ExpectedSpec | None = None
+    population: str | None = None   # a named weighting population instead of the stratum's
 
     @property
     def columns(self) -> list[str]:
@@ -184,6 +204,11 @@ class Questionnaire:
     groupings: dict[str, GroupingSpec] = field(repr=False)
     measures: dict[str, MeasureSpec] = field(repr=False)
     code_sets: dict[str, dict[str, str | None]] = field(repr=False)
+    populations: dict[str, str] = field(default_factory=dict, repr=False)      # name -> what it counts
+    multi_choice: dict[str, MultiChoiceSpec] = field(default_factory=dict, repr=False)
+    workbook: WorkbookLayout | None = field(default=None, repr=False)
+    non_respondent_values: dict[str, int] = field(default_factory=dict, repr=False)   # e.g. Advocate: 2
+    changes: str = ""   # the year's differences from the previous year, as its file states them
 
     # -- lookups
     @property
@@ -194,7 +219,7 @@ class Questionnaire:
     def codes_of(self, name: str) -> dict[int, str] | None:
         """Codes of a column, item or combined easy-read column (the easy-read codes), else None."""
         if name in self.combined_names:
-            return self.items[self.combined_names[name]].easy_read.codes
+            return self.items[self.combined_names[name]].easy_read.combined_labels
         col = self.columns.get(name)
         return None if col is None else col.codes
 
@@ -254,10 +279,10 @@ class Questionnaire:
         A code not valid for the row's version, or a row whose questionnaire version is unknown, gives
         NaN: the two scales differ, so guessing the version would misplace answers.
         """
-        er_items = [i for i in self.items.values() if i.easy_read]
+        er_items = [i for i in self.items.values() if i.easy_read and i.name in df.columns]
         if not er_items:
             return df
-        _require_columns(df, [self.questionnaire_column] + [i.name for i in er_items], "combining easy-read items")
+        _require_columns(df, [self.questionnaire_column], "combining easy-read items")
         version = _numeric(df, self.questionnaire_column)
         known = ~np.isnan(version)
         new = {}
@@ -471,13 +496,16 @@ def _codes_text(codes: dict) -> str:
     return ", ".join(str(c) for c in codes)
 
 
-_TOP_KEYS = ("survey", "year", "title", "missing_codes", "respondent", "id_column", "council_column",
-             "questionnaire_column", "scales", "columns", "strata", "groupings", "measures")
+_TOP_KEYS = ("survey", "year", "title", "changes", "missing_codes", "respondent", "id_column", "council_column",
+             "questionnaire_column", "scales", "columns", "multi_choice", "populations", "non_respondents",
+             "strata", "groupings", "measures", "workbook")
 _TOP_REQUIRED = ("survey", "year", "missing_codes", "respondent", "id_column", "council_column",
                  "columns", "strata", "measures")
-_COLUMN_KEYS = ("aliases", "kind", "codes", "range", "required", "text", "easy_read")
-_EASY_KEYS = ("questionnaire", "codes", "combine", "combined_name")
-_MEASURE_COMMON = ("name", "description", "kind", "unit", "code_set", "filter")
+_COLUMN_KEYS = ("aliases", "header", "kind", "codes", "range", "required", "text", "easy_read", "asked_of",
+                "population")
+_EASY_KEYS = ("questionnaire", "codes", "combine", "combined_name", "text", "combined_codes")
+_EASY_REQUIRED = ("questionnaire", "codes", "combine", "combined_name")
+_MEASURE_COMMON = ("name", "description", "kind", "unit", "code_set", "filter", "population")
 _MEASURE_KIND_KEYS = {   # kind -> (allowed, required) beyond the common keys
     "proportion": (("item", "success", "exclude"), ("item", "success")),
     "score": (("items", "points", "item_points", "multiplier", "constant"), ("items",)),
@@ -507,6 +535,29 @@ def _parse(raw, file: str, code_sets: dict) -> Questionnaire:
         first = next(iter(p.combined.values())).name
         s.fail(f"columns.{first}.easy_read", "easy-read versions need a questionnaire_column to tell them apart")
     requires, rules = p.strata(raw["strata"])
+    populations = {str(k): s.text(v, f"populations.{k}")
+                   for k, v in s.mapping(raw.get("populations") or {}, "populations",
+                                         list(raw.get("populations") or {})).items()}
+    asked_of = {}
+    for name, c in raw["columns"].items():   # conditions may name any column, so parsed once all are known
+        if name in items and "asked_of" in c:
+            asked_of[name] = p.conditions(c["asked_of"], f"columns.{name}.asked_of")
+        if name in items and items[name].population is not None and items[name].population not in populations:
+            s.fail(f"columns.{name}.population", f"{items[name].population!r} is not one of populations "
+                                                 f"({', '.join(populations) or 'none declared'})")
+    items = {n: (ItemSpec(i.name, i.text, i.codes, i.easy_read, asked_of[n], i.population) if n in asked_of else i)
+             for n, i in items.items()}
+    measures = {str(code): p.measure(str(code), m, code_sets)
+                for code, m in s.mapping(raw["measures"], "measures", list(raw["measures"] or {})).items()}
+    for code, m in measures.items():
+        if m.population is not None and m.population not in populations:
+            s.fail(f"measures.{code}.population", f"{m.population!r} is not one of populations "
+                                                  f"({', '.join(populations) or 'none declared'})")
+    workbook = parse_layout(s, raw["workbook"], "workbook", columns) if raw.get("workbook") is not None else None
+    if workbook is not None and workbook.eligible_population is not None:
+        for name in workbook.eligible_population.populations:
+            if name not in populations:
+                s.fail(f"workbook.eligible_population.populations.{name}", "not one of populations")
     return Questionnaire(
         survey=s.text(raw["survey"], "survey"), year=str(raw["year"]),
         title=str(raw.get("title") or f"{raw['survey']} {raw['year']}"), source=file,
@@ -517,9 +568,38 @@ def _parse(raw, file: str, code_sets: dict) -> Questionnaire:
         questionnaire_column=questionnaire_column, columns=columns, items=items,
         strata=sorted((r.stratum, r.label) for r in rules), stratum_requires=requires, stratum_rules=rules,
         groupings={name: p.grouping(name, g) for name, g in (raw.get("groupings") or {}).items()},
-        measures={str(code): p.measure(str(code), m, code_sets)
-                  for code, m in s.mapping(raw["measures"], "measures", list(raw["measures"] or {})).items()},
-        code_sets=_framework_maps(code_sets))
+        measures=measures, code_sets=_framework_maps(code_sets), populations=populations,
+        multi_choice=_parse_multi_choice(s, raw.get("multi_choice") or {}, items),
+        workbook=workbook, changes=str(raw.get("changes") or "").strip(),
+        non_respondent_values=_non_respondents(s, p, raw.get("non_respondents") or {}))
+
+
+def _non_respondents(s: _Spec, p, raw) -> dict[str, int]:
+    """Columns whose value is fixed for people who did not respond (NHS Digital: Advocate and Interpreter 2)."""
+    out = {}
+    for column, value in s.mapping(raw, "non_respondents", list(raw)).items():
+        p.known_column(column, f"non_respondents.{column}")
+        codes = p.codes_of(column)
+        if codes is not None and s.integer(value, f"non_respondents.{column}") not in codes:
+            s.fail(f"non_respondents.{column}", f"{value} is not a code of {column!r}")
+        out[column] = value
+    return out
+
+
+def _parse_multi_choice(s: _Spec, raw, items) -> dict[str, MultiChoiceSpec]:
+    out = {}
+    for name, q in s.mapping(raw, "multi_choice", list(raw)).items():
+        path = f"multi_choice.{name}"
+        s.mapping(q, path, ("text", "parts", "none_part"), ("text", "parts"))
+        parts = tuple(s.each(q["parts"], f"{path}.parts", s.text))
+        for i, part in enumerate(parts):
+            if part not in items:
+                s.fail(f"{path}.parts[{i}]", f"{part!r} is not an item of this questionnaire")
+        none_part = q.get("none_part")
+        if none_part is not None and none_part not in parts:
+            s.fail(f"{path}.none_part", f"{none_part!r} is not one of the parts")
+        out[str(name)] = MultiChoiceSpec(str(name), s.text(q["text"], f"{path}.text"), parts, none_part)
+    return out
 
 
 def _framework_maps(code_sets: dict) -> dict[str, dict[str, str | None]]:
@@ -555,7 +635,7 @@ class _Parts:
 
     def codes_of(self, name):
         if name in self.combined:
-            return self.combined[name].easy_read.codes
+            return self.combined[name].easy_read.combined_labels
         return self.columns[name].codes if name in self.columns else None
 
     def conditions(self, value, path) -> tuple[Condition, ...]:
@@ -627,7 +707,8 @@ class _Parts:
         common = dict(code=code, name=s.text(m["name"], f"{path}.name"),
                       description=s.text(m.get("description", m["name"]), f"{path}.description"),
                       kind=kind, unit=m["unit"], code_set=code_set,
-                      filter=self.conditions(m.get("filter") or {}, f"{path}.filter"))
+                      filter=self.conditions(m.get("filter") or {}, f"{path}.filter"),
+                      population=s.text(m["population"], f"{path}.population") if "population" in m else None)
         if kind == "proportion":
             item = self.item_name(m["item"], f"{path}.item")
             what = f"item {item!r}"
@@ -733,17 +814,23 @@ def _parse_columns(s: _Spec, raw_columns, scales):
         if is_item and codes is None:
             s.fail(f"{path}.codes", "a question item needs codes")
         required = s.boolean(c.get("required", False), f"{path}.required")
-        columns[name] = ColumnSpec(name, aliases, kind, codes, rng, required, is_item)
+        header = s.text(c["header"], f"{path}.header") if "header" in c else None
+        columns[name] = ColumnSpec(name, aliases, kind, codes, rng, required, is_item, header)
+        for key in ("asked_of", "population"):
+            if key in c and not is_item:
+                s.fail(f"{path}.{key}", "only question items (columns with text) have this")
         if is_item:
             items[name] = ItemSpec(name, s.text(c["text"], f"{path}.text"), codes,
-                                   _parse_easy_read(s, c.get("easy_read"), f"{path}.easy_read", codes))
+                                   _parse_easy_read(s, c.get("easy_read"), f"{path}.easy_read", codes),
+                                   population=s.text(c["population"], f"{path}.population") if "population" in c
+                                   else None)
     return columns, items
 
 
 def _parse_easy_read(s: _Spec, er, path, standard_codes) -> EasyReadSpec | None:
     if er is None:
         return None
-    s.mapping(er, path, _EASY_KEYS, _EASY_KEYS)
+    s.mapping(er, path, _EASY_KEYS, _EASY_REQUIRED)
     values = tuple(s.each(er["questionnaire"], f"{path}.questionnaire", s.integer))
     codes = s.codes(er["codes"], f"{path}.codes")
     try:
@@ -756,7 +843,11 @@ def _parse_easy_read(s: _Spec, er, path, standard_codes) -> EasyReadSpec | None:
     if bad:
         s.fail(f"{path}.combine", f"maps standard code {bad[0][0]} to {bad[0][1]}, which is not an easy-read code "
                                   f"({_codes_text(codes)})")
-    return EasyReadSpec(values, codes, er["combine"], s.text(er["combined_name"], f"{path}.combined_name"), fn)
+    combined = s.codes(er["combined_codes"], f"{path}.combined_codes") if "combined_codes" in er else None
+    if combined is not None and set(combined) != set(codes):
+        s.fail(f"{path}.combined_codes", f"needs exactly the easy-read codes ({_codes_text(codes)})")
+    return EasyReadSpec(values, codes, er["combine"], s.text(er["combined_name"], f"{path}.combined_name"), fn,
+                        s.text(er["text"], f"{path}.text") if "text" in er else None, combined)
 
 
 # ------------------------------------------------------------------------------------------ public API
