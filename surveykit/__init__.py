@@ -11,9 +11,9 @@ from surveykit.errors import SurveyKitError  # noqa: E402
 _PUBLIC = {
     "read_return": "surveykit.pipeline",
     "run_job": "surveykit.pipeline",
-    "read_raw": "surveykit.io",
-    "read_population": "surveykit.io",
-    "read_councils": "surveykit.io",
+    "read_raw": "surveykit.read",
+    "read_population": "surveykit.read",
+    "read_councils": "surveykit.read",
     "SurveyReturn": "surveykit.validate",
     "weight": "surveykit.weights",
     "SurveyDesign": "surveykit.design",

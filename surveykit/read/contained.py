@@ -1,0 +1,171 @@
+"""Parse untrusted files in a child process, so a parsing library's crash cannot take surveykit down.
+
+The libraries that turn bytes into cells (the SPSS reader, the workbook reader) are compiled code: a
+damaged .sav can kill the process with SIGSEGV, and a workbook naming a cell a million rows down makes the
+workbook reader ask for tens of gigabytes and abort. Each file is therefore parsed in a forked child with
+a memory ceiling and a time limit; the parent gets the parsed result, or one clear SurveyKitError naming
+the file, and carries on with the next file. The child's stderr is silenced: library noise (Rust panics,
+warnings) never reaches the user's terminal.
+
+Where ``fork`` is unavailable (Windows, some macOS set-ups) files are parsed in-process, uncontained.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import signal
+import time
+import traceback
+import warnings
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+
+from surveykit.errors import SurveyKitError
+
+MEMORY_LIMIT_BYTES = int(os.environ.get("SURVEYKIT_READ_MEMORY_MB", "6144")) * 2**20
+TIME_LIMIT_SECONDS = float(os.environ.get("SURVEYKIT_READ_SECONDS", "600"))
+_CAN_FORK = "fork" in mp.get_all_start_methods() and os.environ.get("SURVEYKIT_CONTAIN", "1") != "0"
+
+
+@dataclass
+class Outcome:
+    """What parsing one file gave: ``value``, or ``error`` (a SurveyKitError naming the file)."""
+    value: object = None
+    error: SurveyKitError | None = None
+
+
+def contained(fn, *args, file=None, what="file"):
+    """``fn(*args)`` in a child process; its result, or the SurveyKitError it raised or its crash became."""
+    (outcome,) = run_all([(fn, args, file, what)])
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.value
+
+
+def run_all(jobs, workers: int = 1, on_done=None) -> list[Outcome]:
+    """Run ``jobs`` (fn, args, file, what) in children, ``workers`` at a time; outcomes in job order.
+
+    ``on_done(index)`` is called as each finishes (for a progress bar)."""
+    if not _CAN_FORK:
+        outcomes = []
+        for i, (fn, args, file, what) in enumerate(jobs):
+            outcomes.append(_in_process(fn, args, file, what))
+            if on_done:
+                on_done(i)
+        return outcomes
+    ctx = mp.get_context("fork")
+    outcomes: list[Outcome | None] = [None] * len(jobs)
+    pending = list(range(len(jobs)))[::-1]
+    running: dict = {}   # connection -> (index, process, started)
+    workers = max(1, int(workers))
+    while pending or running:
+        while pending and len(running) < workers:
+            i = pending.pop()
+            fn, args, file, what = jobs[i]
+            receive, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+            proc.start()
+            send.close()
+            running[receive] = (i, proc, time.monotonic())
+        now = time.monotonic()
+        deadline = min(started + TIME_LIMIT_SECONDS for _, _, started in running.values())
+        ready = wait(list(running), timeout=max(0.0, deadline - now))
+        if not ready:  # the oldest child ran out of time
+            conn = min(running, key=lambda c: running[c][2])
+            i, proc, _ = running.pop(conn)
+            proc.kill()
+            proc.join()
+            conn.close()
+            _, _, file, what = jobs[i]
+            outcomes[i] = Outcome(error=SurveyKitError(
+                f"not read: parsing this {what} took longer than {TIME_LIMIT_SECONDS:.0f} s", file=file))
+            if on_done:
+                on_done(i)
+            continue
+        for conn in ready:
+            i, proc, _ = running.pop(conn)
+            _, _, file, what = jobs[i]
+            try:
+                status, payload = pickle.loads(conn.recv_bytes())
+            except (EOFError, OSError, pickle.UnpicklingError):
+                status, payload = "crashed", None
+            conn.close()
+            proc.join()
+            outcomes[i] = _outcome(status, payload, proc.exitcode, file, what)
+            if on_done:
+                on_done(i)
+    return outcomes
+
+
+def _child(send, fn, args) -> None:
+    """In the child: limit memory, silence stderr, run, send back the result or the error."""
+    try:
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = MEMORY_LIMIT_BYTES if hard == resource.RLIM_INFINITY else min(MEMORY_LIMIT_BYTES, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent handles Ctrl-C
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = ("ok", fn(*args))
+    except SurveyKitError as exc:
+        result = ("error", (exc.message, exc.file, exc.row, exc.column, exc.value))
+    except MemoryError:
+        result = ("memory", None)
+    except BaseException as exc:  # noqa: BLE001 - any library failure on bad bytes is the file's fault
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        result = ("failed", detail)
+    try:
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - an unpicklable result is our bug, reported as such
+        data = pickle.dumps(("failed", "internal error: result could not be returned\n" + traceback.format_exc()))
+    send.send_bytes(data)
+    send.close()
+
+
+def _outcome(status, payload, exitcode, file, what) -> Outcome:
+    if status == "ok":
+        return Outcome(value=payload)
+    if status == "error":
+        message, efile, row, column, value = payload
+        return Outcome(error=SurveyKitError(message, file=efile or file, row=row, column=column, value=value))
+    if status == "memory":
+        return Outcome(error=SurveyKitError(f"not a readable {what}: it needs more memory than the "
+                                            f"{MEMORY_LIMIT_BYTES // 2**20} MB allowed (damaged, or far too large?)",
+                                            file=file))
+    if status == "failed":
+        return Outcome(error=SurveyKitError(f"not a readable {what} (damaged or truncated?): {payload}", file=file))
+    how = "crashed"
+    if exitcode is not None and exitcode < 0:
+        sig = -exitcode
+        how = {signal.SIGSEGV: "crashed (segmentation fault)", signal.SIGABRT: "ran out of memory or aborted",
+               signal.SIGKILL: "was killed (out of memory?)", signal.SIGBUS: "crashed (bus error)"}.get(sig, how)
+    return Outcome(error=SurveyKitError(f"not a readable {what}: the reader {how} on it (damaged file?)", file=file))
+
+
+def _in_process(fn, args, file, what) -> Outcome:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Outcome(value=fn(*args))
+    except SurveyKitError as exc:
+        return Outcome(error=exc)
+    except MemoryError:
+        return Outcome(error=SurveyKitError(f"not a readable {what}: it claims more data than memory holds", file=file))
+    except Exception as exc:  # noqa: BLE001
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        return Outcome(error=SurveyKitError(f"not a readable {what} (damaged or truncated?): {detail}", file=file))
+
+
+def worker_count(n_files: int) -> int:
+    """Children to run at once for ``n_files``: one per core, at most the number of files."""
+    return max(1, min(n_files, os.cpu_count() or 1))
+

@@ -1,0 +1,41 @@
+"""The council lookup: code, name, region code and region name, for regional figures and area names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from surveykit.errors import SurveyKitError
+from surveykit.read.population import find, no_duplicates
+from surveykit.read.tables import read_table
+
+HEADERS = {   # in the order they are resolved; a header is used once
+    "council": ("councilcode", "lacode", "cassrcode", "code", "council", "cassr", "la"),
+    "council_name": ("councilname", "laname", "cassrname", "name", "localauthority", "council", "la"),
+    "region_code": ("regioncode", "regcode", "gorcode", "regionid"),
+    "region_name": ("regionname", "region", "gorname", "gor"),
+    "ons_code": ("onscode", "onsareacode", "gsscode", "areacode", "ladcode"),
+}
+OPTIONAL = ("region_code", "ons_code")
+
+
+def read_councils(path) -> pd.DataFrame:
+    """Council lookup ``council, council_name, region_code, region_name, ons_code`` (CSV or .xlsx)."""
+    table, rows = read_table(path)
+    chosen: dict[str, str | None] = {}
+    for name, texts in HEADERS.items():
+        chosen[name] = find(table.columns, texts, taken=[h for h in chosen.values() if h])
+    absent = [n for n, h in chosen.items() if h is None and n not in OPTIONAL]
+    if absent:
+        raise SurveyKitError(f"council lookup needs columns {', '.join(absent)} (found: "
+                             f"{', '.join(map(str, table.columns))})", file=path)
+    codes = table[chosen["council"]]
+    blank = codes.isna().to_numpy()
+    if blank.any():
+        first = int(np.flatnonzero(blank)[0])
+        raise SurveyKitError("blank council code", file=path, row=int(rows[first]), column=chosen["council"])
+    no_duplicates(codes, path, rows, chosen["council"])
+    out = pd.DataFrame({name: (table[h] if h else pd.Series(np.nan, index=table.index, dtype="str"))
+                        for name, h in chosen.items()}).astype("str").reset_index(drop=True)
+    out.attrs["source"] = str(path)
+    return out

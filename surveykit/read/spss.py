@@ -1,0 +1,63 @@
+"""SPSS returns (.sav, .zsav), as analysts hold the national file, including PSPP-written ones.
+
+pyreadstat parses the file in a contained child process (a damaged .sav can crash its C library).
+SPSS's own user-missing declarations (e.g. -9) are honoured: they are the file's statement that a value is
+missing. Value labels come back with the data so outputs can use the file's own wording.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from surveykit.read.cells import BadCells, finish, unreadable
+from surveykit.read.contained import contained
+from surveykit.read.headers import check_required, match_exact, rename
+
+
+def read_spss(path: Path, spec):
+    """(data, value labels, bad cells) of an SPSS file, parsed in a child process."""
+    return contained(_parse, Path(path), spec, file=path, what="SPSS file")
+
+
+def _parse(path: Path, spec):
+    import pyreadstat
+
+    with unreadable(path, "SPSS file"):
+        frame, meta = pyreadstat.read_sav(str(path), user_missing=True, disable_datetime_conversion=True)
+    frame = _blank_user_missing(frame, meta.missing_ranges or {})
+    mapping = match_exact(frame.columns, spec)
+    frame = rename(frame, mapping, path)
+    check_required(frame.columns, spec, path)
+    rows = np.arange(1, len(frame) + 1)
+    bad = BadCells(path.name)
+    data = finish(frame, spec, rows, {v: k for k, v in mapping.items()}, path.name, bad)
+    labels = {mapping.get(var, var): {_label_key(k): str(v) for k, v in codes.items()}
+              for var, codes in (meta.variable_value_labels or {}).items()}
+    return data, labels, bad
+
+
+def _blank_user_missing(frame: pd.DataFrame, ranges: dict) -> pd.DataFrame:
+    """SPSS user-missing values (declared in the file, e.g. -9) become NaN, one vectorised mask a column."""
+    changed = {}
+    for var, spans in ranges.items():
+        if var not in frame:
+            continue
+        values = frame[var]
+        mask = np.zeros(len(values), dtype=bool)
+        for span in spans:
+            lo, hi = span.get("lo"), span.get("hi")
+            if pd.api.types.is_numeric_dtype(values.dtype):
+                mask |= ((values >= lo) & (values <= hi)).to_numpy()
+            else:
+                mask |= values.isin([lo, hi]).to_numpy()
+        changed[var] = values.where(~mask)
+    return frame.assign(**changed) if changed else frame
+
+
+def _label_key(key):
+    if isinstance(key, float) and key.is_integer():
+        return int(key)
+    return key
