@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
+from statistics import NormalDist
 
 from surveykit.errors import SurveyKitError
 from surveykit.outputs import atomic_write
@@ -58,6 +59,7 @@ class SyntheticReturn:
     survey: str
     year: str
     injected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INJECTED_COLUMNS))
+    eligible: pd.DataFrame | None = None   # the Eligible Population tables 1 and 2 (official workbook layout)
 
 
 # --------------------------------------------------------------------------------------- model data
@@ -85,10 +87,11 @@ def _load_spec(survey: str, year: str):
 
 
 @lru_cache(maxsize=None)
-def _model_rows(survey: str, column: str) -> pd.DataFrame:
-    """Calibration rows for a column: exact name first, else the first glob that matches."""
+def _model_rows(survey: str, column: str, year: str = "") -> pd.DataFrame:
+    """Calibration rows for a column in a year (items are renumbered between years): exact name first,
+    else the first glob that matches; a row with no ``years`` holds for every year."""
     t = _answers_table()
-    t = t[t["survey"] == survey]
+    t = t[(t["survey"] == survey) & ((t["years"] == "") | t["years"].str.split().map(lambda ys: year in ys))]
     exact = t[t["column"] == column]
     if len(exact):
         return exact
@@ -224,8 +227,11 @@ def make_return(survey: str = "ascs", year: str = "2020-21", councils=152, respo
     data, group = _people(spec, survey, design, rng)
     data = _answers(spec, survey, data, group, design, rng)
     population = _population_table(spec, data, design)
+    eligible = _eligible_tables(spec, survey, design)
+    if eligible is not None:
+        population = _with_sub_populations(spec, population, eligible)
     frame = _to_frame(spec, data)
-    result = SyntheticReturn(frame, population, chosen, survey, year)
+    result = SyntheticReturn(frame, population, chosen, survey, year, eligible=eligible)
     if messy:
         result = _make_messy(result, spec, np.random.default_rng([seed, 2]))
     return result
@@ -266,7 +272,7 @@ def _people(spec, survey: str, design: pd.DataFrame, rng):
 def _draw_column(spec, survey, name, col, group, data, n, rng) -> np.ndarray:
     out = np.full(n, np.nan)
     codes = _allowed_codes(col)
-    rows = _model_rows(survey, name)
+    rows = _model_rows(survey, name, spec.year)
     done = np.zeros(n, bool)
     for r in rows.itertuples(index=False):  # a handful of calibration rows per column, not per person
         mask = ~done & _condition_mask(data, r.given, n)
@@ -328,7 +334,7 @@ def _answers(spec, survey, data, group, design, rng):
                      else _allowed_codes(col))
             if codes is None:
                 continue
-            rows = _model_rows(survey, name)
+            rows = _model_rows(survey, name, spec.year)
             rows = rows[rows["version"].isin([version, ""])]
             dist, loading = (rows.iloc[0]["dist"], float(rows.iloc[0]["loading"] or 0)) if len(rows) else ("", 0.5)
             probs = _parse_codes(dist, codes) if dist else _default_probs(len(codes))
@@ -338,7 +344,36 @@ def _answers(spec, survey, data, group, design, rng):
         answers[skipped] = np.where(rng.random(skipped.sum()) < 0.5, missing, np.nan)
         out[responded] = answers
         data[name] = out
+    _follow_the_form(spec, data, responded)
     return data
+
+
+def _follow_the_form(spec, data, responded) -> None:
+    """What a correctly completed form holds: multi-choice questions answered whole (a skipped one blank in
+    every part, never every part "not selected"), items left blank for people not asked them (Q2c), and the
+    fixed values for non-respondents (Advocate and Interpreter "No")."""
+    missing = set(float(c) for c in spec.missing_codes)
+    for mc in spec.multi_choice.values():
+        parts = [p for p in mc.parts if p in data]
+        if len(parts) != len(mc.parts):
+            continue
+        block = np.column_stack([data[p] for p in parts])
+        blank = np.isnan(block) | np.isin(block, list(missing))
+        skipped = blank.any(axis=1)
+        block[skipped] = np.nan
+        none_selected = ~skipped & (block == 2).all(axis=1)
+        block[none_selected, parts.index(mc.none_part or parts[-1])] = 1.0
+        for j, p in enumerate(parts):
+            data[p] = block[:, j]
+    from surveykit.questionnaire import conditions_mask
+
+    numbers = pd.DataFrame({c: data[c] for c, col in spec.columns.items() if c in data and col.kind != "string"})
+    for name, item in spec.items.items():
+        if item.asked_of and name in data:
+            data[name] = np.where(conditions_mask(numbers, item.asked_of), data[name], np.nan)
+    for column, value in spec.non_respondent_values.items():
+        if column in data:
+            data[column] = np.where(responded, data[column], float(value))
 
 
 def _population_table(spec, data, design) -> pd.DataFrame:
@@ -354,6 +389,98 @@ def _population_table(spec, data, design) -> pd.DataFrame:
     out["sample"] = out["sample"].fillna(0).astype("Int64")
     out["council"] = out["council"].astype("str")
     return out[["council", "stratum", "population", "sample"]]
+
+
+def _eligible_tables(spec, survey: str, design: pd.DataFrame) -> pd.DataFrame | None:
+    """Tables 1 and 2 of the Eligible Population sheet for every council: each stratum's population split
+    over age group x gender x support reason x setting by the same shares the people are drawn with, by
+    largest remainder so every stratum's cells add up to its population exactly."""
+    layout = spec.workbook.eligible_population if spec.workbook is not None else None
+    if layout is None or not layout.tables or "support_reason" not in spec.groupings:
+        return None
+    reasons = spec.groupings["support_reason"].map
+    settings = dict(zip((1, 2, 3), layout.setting_columns.values()))
+    genders = dict(zip((1, 2, 3), layout.genders))
+    gender_share = _shares(survey, spec.year, "Gender", None, genders)
+    parts = []
+    for group, rows in design.groupby("group", sort=True):
+        share = _cell_shares(survey, spec.year, int(group), reasons, settings, gender_share)
+        counts = _largest_remainder(rows["population"].to_numpy(), share["share"].to_numpy())
+        cells = share.drop(columns="share")
+        parts.append(pd.DataFrame({"council": np.repeat(rows["council"].to_numpy(), len(cells)),
+                                   **{c: np.tile(cells[c].to_numpy(), len(rows)) for c in cells.columns},
+                                   "population": counts.ravel()}))
+    out = pd.concat(parts, ignore_index=True)
+    out = out.groupby(["council", "age_group", "gender", "support_reason", "setting"], sort=False,
+                      as_index=False)["population"].sum()
+    return out[["council", "age_group", "gender", "support_reason", "setting", "population"]]
+
+
+def _shares(survey: str, year: str, column: str, group, labels: dict) -> dict:
+    """Share of each label for a column's calibration row (codes summed into their labels)."""
+    rows = _model_rows(survey, column, year)
+    if group is not None and "group" in rows:
+        rows = rows[rows["group"].isin([str(group), ""])]
+    dist = rows.iloc[0]["dist"] if len(rows) else ""
+    out: dict[str, float] = {}
+    for pair in dist.split():
+        code, p = pair.split(":")
+        label = labels.get(int(code))
+        if label is not None:
+            out[label] = out.get(label, 0.0) + float(p)
+    total = sum(out.values())
+    return {k: v / total for k, v in out.items()} if total else {}
+
+
+def _cell_shares(survey, year, group, reasons, settings, gender_share) -> pd.DataFrame:
+    """One row per table cell a stratum's people fall in, with its share of the stratum."""
+    reason_share = _shares(survey, year, "PrimarySupportReason", group, reasons)
+    setting_share = _shares(survey, year, "SupportSetting", group, settings)
+    age = _model_rows(survey, "Age", year)
+    age = age[age["group"] == str(group)]
+    mean, sd = (float(x) for x in age.iloc[0]["dist"].split(":")[1:3]) if len(age) else (40.0, 15.0)
+    older = float(1 - NormalDist(mean, sd).cdf(65)) if group == 1 else (0.0 if group == 2 else 1.0)
+    rows = []
+    for age_group, a in (("18-64", 1 - older), ("65 and over", older)):
+        for reason, r in reason_share.items():
+            for setting, st in setting_share.items():
+                for gender, g in gender_share.items():
+                    if a * r * st * g > 0:
+                        rows.append((age_group, gender, reason, setting, a * r * st * g))
+    return pd.DataFrame(rows, columns=["age_group", "gender", "support_reason", "setting", "share"])
+
+
+def _largest_remainder(totals: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Whole counts (councils x cells) proportional to ``shares`` that add up to each council's total."""
+    shares = shares / shares.sum()
+    exact = totals[:, None].astype(float) * shares[None, :]
+    counts = np.floor(exact).astype(np.int64)
+    short = totals.astype(np.int64) - counts.sum(axis=1)
+    order = np.argsort(-(exact - counts), axis=1, kind="stable")
+    for i, k in enumerate(short):   # one pass per council over its few leftover people
+        counts[i, order[i, :k]] += 1
+    return counts
+
+
+def _with_sub_populations(spec, population: pd.DataFrame, eligible: pd.DataFrame) -> pd.DataFrame:
+    """The long population table with each named sub-population, summed from tables 1 and 2 as the
+    template's formulas sum them (so a synthetic workbook and its population file agree)."""
+    from surveykit.workbook_layout import populations_from_cells, table_cell
+
+    layout = spec.workbook.eligible_population
+    rows = []
+    for council, cells in eligible.groupby("council", sort=False):
+        counts = {table_cell(layout, r.age_group, r.gender, r.support_reason, r.setting): int(r.population)
+                  for r in cells.itertuples(index=False)}
+        figures = populations_from_cells(layout, counts)
+        for h in figures["strata"]:
+            rows.append({"council": str(council), "stratum": int(h),
+                         **{f"population_{name.lower()}": figures[name][h] for name in layout.populations}})
+    extra = pd.DataFrame(rows)
+    out = population.merge(extra, on=["council", "stratum"], how="left")
+    for name in layout.populations:
+        out[f"population_{name.lower()}"] = out[f"population_{name.lower()}"].fillna(0).astype("int64")
+    return out
 
 
 def _to_frame(spec, data) -> pd.DataFrame:
@@ -480,7 +607,7 @@ def _make_messy(result: SyntheticReturn, spec, rng) -> SyntheticReturn:
                       "" if np.isnan(value) else str(int(value))))
 
     injected = pd.DataFrame(found, columns=INJECTED_COLUMNS).sort_values(["file", "row"], ignore_index=True)
-    return SyntheticReturn(df, pop, result.councils, result.survey, result.year, injected)
+    return SyntheticReturn(df, pop, result.councils, result.survey, result.year, injected, result.eligible)
 
 
 # --------------------------------------------------------------------------------------- writing
@@ -497,6 +624,11 @@ def population_wide(population: pd.DataFrame, council_column: str = "LaCode") ->
         out[f"stratum{h}Pop"] = wide_pop[h].to_numpy().astype(np.int64)
     for h in wide_sample.columns:
         out[f"stratum{h}Sample"] = wide_sample[h].astype("Int64").to_numpy()
+    for column in [c for c in population.columns if c.startswith("population_")]:
+        name = column.removeprefix("population_")
+        wide_sub = population.pivot(index="council", columns="stratum", values=column).reindex(order)
+        for h in wide_sub.columns:
+            out[f"stratum{h}Pop{name}"] = wide_sub[h].to_numpy().astype(np.int64)
     return out
 
 
@@ -510,12 +642,13 @@ def _csv_frame(df: pd.DataFrame, spec) -> pd.DataFrame:
 
 
 def write_return(synthetic: SyntheticReturn, out, fmt: str = "csv", stem: str | None = None,
-                 spec=None) -> dict[str, Path]:
+                 spec=None, cached: bool = True) -> dict[str, Path]:
     """Write the return as real ones arrive, plus its population (NHS wide CSV) and council lookup.
 
     ``out`` is a folder (created if needed) or, for csv/sav, the return's file name. In a folder the
     files are ``{stem}-return.csv`` / ``.sav`` or, for xlsx, a folder ``{stem}-return/`` with one
-    workbook per council; then ``{stem}-population.csv`` and ``{stem}-councils.csv`` next to it.
+    official-layout workbook per council (``cached``: with the formulas' saved values, as Excel saves them);
+    then ``{stem}-population.csv`` and ``{stem}-councils.csv`` next to it.
     ``stem`` defaults to ``{survey}-{year}`` (or the file name without ``-return``). Returns the paths.
     """
     if fmt not in ("csv", "sav", "xlsx"):
@@ -537,7 +670,7 @@ def write_return(synthetic: SyntheticReturn, out, fmt: str = "csv", stem: str | 
     elif fmt == "sav":
         _write_sav(synthetic.data, spec, target)
     else:
-        _write_xlsx_folder(synthetic.data, spec, target)
+        _write_xlsx_folder(synthetic, spec, target, cached=cached)
     paths["population"] = folder / f"{stem}-population.csv"
     wide = population_wide(synthetic.population, spec.council_column)
     atomic_write(paths["population"], lambda tmp: wide.to_csv(tmp, index=False))
@@ -560,19 +693,26 @@ def _write_sav(df: pd.DataFrame, spec, path: Path) -> None:
                                                    variable_value_labels=labels))
 
 
-def _write_xlsx_folder(df: pd.DataFrame, spec, folder: Path) -> None:
-    from surveykit.io import write_excel_return
+def _write_xlsx_folder(synthetic: SyntheticReturn, spec, folder: Path, cached: bool = True) -> None:
+    """One official-layout workbook per council, as councils send them."""
+    from surveykit.official_workbook import write_official_workbook
 
     folder.mkdir(parents=True, exist_ok=True)
-    for council, rows in df.groupby(spec.council_column, sort=False):  # one file per council: I/O bound
-        write_excel_return(rows.reset_index(drop=True), folder / f"{council}.xlsx", council)
+    names = dict(zip(synthetic.councils["council"], synthetic.councils["council_name"]))
+    everyone = synthetic_councils()
+    eligible = synthetic.eligible
+    for council, rows in synthetic.data.groupby(spec.council_column, sort=False):  # one file per council
+        cells = eligible[eligible["council"] == council] if eligible is not None else None
+        write_official_workbook(folder / f"{council}.xlsx", spec, rows.reset_index(drop=True), council=str(council),
+                                council_name=names.get(council, str(council)), council_list=everyone,
+                                eligible=cells, cached=cached)
 
 
 # ------------------------------------------------------------------------------ shipped demo data
 
 DEMO_SEED = 2021
 DEMO_COUNCILS = 10
-DEMOS = {"ascs": "2020-21", "sace": "2023-24"}
+DEMOS = {"ascs": "2025-26", "sace": "2023-24"}
 
 
 def build_demo_files(root=None) -> list[Path]:
@@ -580,8 +720,9 @@ def build_demo_files(root=None) -> list[Path]:
 
     Per survey: a clean 10-council demo return and its population in ``surveykit/_bundled/``, plus the
     council lookup ``demo-councils.csv`` both demos share (the same councils are chosen for each), and
-    the national (152-council) population in NHS Digital's wide layout in ``weights/`` (the demo
-    councils' rows there equal the demo population: same seed, same design).
+    the national (152-council) population in NHS Digital's wide layout, ``weights/{survey}-synthetic.csv``:
+    what ``surveykit synth`` writes with its default seed (the demo's), for every year of the survey (the
+    design does not change with the year), so those files fit any return synth makes without --seed.
     """
     root = Path(root) if root is not None else Path(__file__).resolve().parent.parent
     bundle = root / "surveykit" / "_bundled"
@@ -593,7 +734,7 @@ def build_demo_files(root=None) -> list[Path]:
         paths["councils"].replace(bundle / "demo-councils.csv")
         written += [paths["return"], paths["population"], bundle / "demo-councils.csv"]
         national = make_return(survey, year, councils=len(synthetic_councils()), seed=DEMO_SEED, spec=spec)
-        path = root / "weights" / f"{survey}-{year}-synthetic.csv"
+        path = root / "weights" / f"{survey}-synthetic.csv"
         wide = population_wide(national.population, spec.council_column)
         atomic_write(path, lambda tmp, wide=wide: wide.to_csv(tmp, index=False))
         written.append(path)
