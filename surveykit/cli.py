@@ -1,7 +1,8 @@
-"""The `surveykit` command: argument parsing only; the work is in surveykit.pipeline and friends.
+"""surveykit: weighted ASCOF results, with confidence intervals, from ASCS and SACE survey returns.
 
-Every problem a user can fix is printed as one line naming file, row and column (exit status 2),
-never as a traceback.
+The `surveykit` command: argument parsing only; the work is in surveykit.pipeline and friends. Every
+problem a user can fix is printed as one line naming file, row and column (exit status 2), never as a
+traceback; a run that wrote everything but found errors in its input exits 3.
 """
 
 import argparse
@@ -11,14 +12,17 @@ from pathlib import Path
 from surveykit import __version__
 from surveykit.errors import SurveyKitError
 
+EXIT_STATUS = ("exit status: 0 ran clean; 2 could not run (one line says why); 3 ran and wrote everything, "
+               "but error-severity problems were found in the input (see problems.csv)")
 
-def _add_run_options(p):
+
+def _add_inputs(p, population_required=False):
     p.add_argument("--survey", choices=["ascs", "sace"], required=True, help="which survey the return is")
-    p.add_argument("--year", required=True, help="survey year, e.g. 2020-21")
-    p.add_argument("--population", required=True, help="eligible populations (NHS wide or long layout)")
+    p.add_argument("--year", required=True, help="survey year, e.g. 2021-22")
+    p.add_argument("--population", required=population_required, default=None,
+                   help="eligible populations (NHS Digital's wide layout or council, stratum, population); "
+                        "an official workbook carries its own, and a file given here wins")
     p.add_argument("--councils", help="council lookup (code, name, region) for regional figures")
-    p.add_argument("--out", required=True, help="folder for the tables, ledger and workbook")
-    _add_shared_options(p)
 
 
 def _add_shared_options(p):
@@ -35,13 +39,23 @@ def _add_shared_options(p):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="surveykit", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="surveykit", description=__doc__.splitlines()[0], epilog=EXIT_STATUS)
     parser.add_argument("--version", action="version", version=f"surveykit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="every ASCOF measure for every council, region and England")
-    run.add_argument("return_path", metavar="RETURN", help=".sav, .zsav, .csv, .xlsx or a folder of .xlsx returns")
-    _add_run_options(run)
+    run = sub.add_parser("run", help="every ASCOF measure for every council, region and England", epilog=EXIT_STATUS)
+    run.add_argument("return_path", metavar="RETURN",
+                     help=".sav, .zsav, .csv, an official .xlsx data return, or a folder of them")
+    _add_inputs(run)
+    run.add_argument("--out", required=True, help="folder for the tables, ledger and workbook")
+    _add_shared_options(run)
+
+    check = sub.add_parser("check", help="every problem NHS Digital's validation would raise, before submitting",
+                           epilog="exit status: 0 no errors (warnings may be listed); 2 could not read; "
+                                  "3 errors found")
+    check.add_argument("return_path", metavar="RETURN", help="the data return (.xlsx, .csv, .sav) or a folder")
+    _add_inputs(check)
+    check.add_argument("--csv", default=None, metavar="FILE", help="also write the problems to this CSV")
 
     demo = sub.add_parser("demo", help="run on the bundled synthetic return")
     demo.add_argument("--survey", choices=["ascs", "sace"], default="ascs")
@@ -53,8 +67,10 @@ def build_parser():
     synth.add_argument("--year", default=None, help="survey year (default: the latest bundled spec)")
     synth.add_argument("--councils", type=int, default=152)
     synth.add_argument("--respondents", type=int, default=None, help="expected respondents (default: national size)")
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--format", choices=["csv", "sav", "xlsx"], default="csv")
+    synth.add_argument("--seed", type=int, default=2021,
+                       help="random seed (default 2021: the populations in weights/ fit what it writes)")
+    synth.add_argument("--format", choices=["csv", "sav", "xlsx"], default="csv",
+                       help="xlsx writes one official-layout workbook per council")
     synth.add_argument("--messy", action="store_true", help="inject the problems validation must catch")
     synth.add_argument("--out", required=True)
 
@@ -71,13 +87,16 @@ def main(argv=None):
             shared = dict(out=args.out, breakdowns=args.breakdowns, ci=args.ci, framework=args.framework,
                           strict=args.strict, plots=args.plots, spine=args.spine, quiet=args.quiet)
             if args.command == "run":
-                run_job(args.return_path, survey=args.survey, year=args.year, population=args.population,
-                        councils=args.councils, **shared)
+                run = run_job(args.return_path, survey=args.survey, year=args.year, population=args.population,
+                              councils=args.councils, **shared)
             else:
-                run_demo(survey=args.survey, **shared)
-        elif args.command == "synth":
-            from surveykit.synth import make_return, write_return
+                run = run_demo(survey=args.survey, **shared)
+            return run["exit_status"]
+        if args.command == "check":
+            return _check(args)
+        if args.command == "synth":
             from surveykit.pipeline import latest_year
+            from surveykit.synth import make_return, write_return
             year = args.year or latest_year(args.survey)
             synthetic = make_return(args.survey, year, councils=args.councils,
                                     respondents=args.respondents, seed=args.seed, messy=args.messy)
@@ -95,6 +114,23 @@ def main(argv=None):
         print("surveykit: interrupted; nothing half-written was left behind", file=sys.stderr)
         return 130
     return 0
+
+
+def _check(args) -> int:
+    from surveykit.check import check_return, format_problems
+    from surveykit.outputs import write_csv
+
+    ret, problems = check_return(args.return_path, args.survey, args.year, population=args.population,
+                                 councils=args.councils)
+    print(format_problems(problems))
+    errors = int((problems["severity"] == "error").sum())
+    summary = ret.summary()
+    print(f"\n{summary['rows read']} people checked ({ret.empty_form_rows} empty form rows skipped): "
+          f"{errors} errors, {len(problems) - errors} warnings")
+    if args.csv:
+        write_csv(problems, args.csv)
+        print(f"problems written to {args.csv}")
+    return 3 if errors else 0
 
 
 if __name__ == "__main__":

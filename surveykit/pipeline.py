@@ -1,7 +1,8 @@
-"""The main job: one return file to every published table, the Ledger and the workbook.
+"""The main job: one return (file or folder) to every published table, the Ledger and the workbook.
 
 read → validate → weight → score → estimate → tabulate → write, in that order, each step in its own
-module. This file only sequences them, times them and says what happened.
+module. This file only sequences them, times them and says what happened. Everything is written into a
+fresh folder that replaces ``--out`` whole at the end (output_folder.py).
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ from pathlib import Path
 import pandas as pd
 
 from surveykit import __version__
-from surveykit.results import ascof
 from surveykit.errors import SurveyKitError
-from surveykit.io import read_councils, read_population, read_raw
+from surveykit.output_folder import OutputFolder, check_out
 from surveykit.outputs import atomic_write, write_csv
-from surveykit.xlsx import Sheet, write_workbook
 from surveykit.questionnaire import available_specs, load_spec
 from surveykit.questions import answers_by_area, question_tables
+from surveykit.read import file_checksum, read_councils, read_population, read_raw
 from surveykit.resources import bundled_path
+from surveykit.results import ascof
 from surveykit.tables import publish_ascof, publish_questions
 from surveykit.validate import validate
 from surveykit.weights import weight
+from surveykit.xlsx import Sheet, write_workbook
 
-DEMO = {"ascs": ("demo-ascs-return.csv", "demo-ascs-population.csv", "demo-councils.csv", "2020-21"),
-        "sace": ("demo-sace-return.csv", "demo-sace-population.csv", "demo-councils.csv", "2023-24")}
+DEMO = {"ascs": ("demo-ascs-return.csv", "demo-ascs-population.csv", "demo-councils.csv"),
+        "sace": ("demo-sace-return.csv", "demo-sace-population.csv", "demo-councils.csv")}
+EXIT_CLEAN, EXIT_ERROR, EXIT_PROBLEMS = 0, 2, 3
 
 
 def latest_year(survey: str) -> str:
@@ -41,11 +44,10 @@ def latest_year(survey: str) -> str:
 
 def read_return(path, survey: str, year: str, population=None, councils=None, strict: bool = False,
                 progress=None):
-    """Read and validate a return: a `SurveyReturn` (data, spec, ledger, problems).
+    """Read and validate a return: a `SurveyReturn` (data, spec, ledger, problems, populations).
 
-    `population` and `councils` are tables (from `read_population`/`read_councils`) or paths; with
-    them, unknown councils and populations smaller than the sample are checked too.
-    """
+    `population` and `councils` are tables (from `read_population`/`read_councils`) or paths; an official
+    workbook carries its own populations, so `population` may be left out for one."""
     spec = load_spec(survey, year)
     if isinstance(population, (str, Path)):
         population = read_population(population)
@@ -83,19 +85,24 @@ class _Steps:
         return time.perf_counter() - self.start
 
 
-def run_job(return_path, *, survey, year, population, councils=None, out, breakdowns=None,
+def run_job(return_path, *, survey, year, population=None, councils=None, out, breakdowns=None,
             ci="wald", framework=None, strict=False, plots=False, spine=(), quiet=False) -> dict:
-    """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv,
-    results.xlsx and run.json. Returns the run summary (also in run.json)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx and
+    run.json (and plots/). Returns the run summary (also in run.json); its ``exit_status`` is 3 when
+    error-severity problems were found, else 0."""
+    out = check_out(out)
     step = _Steps(quiet)
     spec = step("questionnaire", load_spec, survey, year)
-    pop = step("populations", read_population, population)
+    pop = step("populations", read_population, population) if population else None
     lookup = step("council lookup", read_councils, councils) if councils else None
+    _check_spine(spine, plots, lookup)
     raw = step("read return", read_raw, return_path, spec, progress=None if not quiet else False)
     ret = step("validate", validate, raw, spec, population=pop, councils=lookup, strict=strict)
-    design = step("weight and score", weight, ret, pop, lookup)
+    if ret.population is None:
+        raise SurveyKitError("no eligible populations: give a population file (--population); only the official "
+                             "workbook carries its own", file=return_path)
+    _check_spine(spine, plots, lookup, ret)
+    design = step("weight and score", weight, ret, None, lookup)
     results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci, framework=framework)
     questions = step("question tables", question_tables, design)
 
@@ -103,34 +110,64 @@ def run_job(return_path, *, survey, year, population, councils=None, out, breakd
     published_q = publish_questions(questions)
     summary = ret.summary()
     excluded = {k.removeprefix("excluded: "): int(v) for k, v in summary.items() if k.startswith("excluded")}
-    options = {"survey": survey, "year": year, "population": str(population),
-               "councils": str(councils) if councils else "", "breakdowns": " ".join(breakdowns or []),
-               "ci": ci, "framework": framework or "", "strict": strict, "lonely": design.lonely,
+    options = {"survey": survey, "year": year, "population": str(population or ""),
+               "population_used": ret.population_source, "councils": str(councils or ""),
+               "breakdowns": " ".join(breakdowns or []), "ci": ci, "framework": framework or "",
+               "strict": strict, "plots": plots, "spine": " ".join(map(str, spine or [])), "lonely": design.lonely,
                "variance": "stratified (council x stratum), per-item weights; splits: NHS Digital breakdown"}
+    inputs = {"return": {"path": str(return_path), "sha256": raw.checksum}}
+    for name, path in (("population", population), ("councils", councils)):
+        if path:
+            inputs[name] = {"path": str(path), "sha256": file_checksum(path)}
+    files = ret.files
+    skipped = [] if files is None else files.loc[files["status"] == "skipped", ["file", "reason"]].to_dict("records")
+    errors = ret.errors
     run = {"survey": survey, "year": year, "input": str(return_path), "checksum": raw.checksum,
-           "version": __version__, "options": options, "rows_read": int(summary["rows read"]),
-           "rows_used": int(summary["used"]), "excluded": excluded,
-           "councils": int(design.data["council"].nunique()),
-           "problems": int(len(ret.problems)), "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+           "version": __version__, "options": options, "inputs": inputs,
+           "rows_read": int(summary["rows read"]), "rows_used": int(summary["used"]), "excluded": excluded,
+           "empty_form_rows": ret.empty_form_rows, "skipped_files": skipped,
+           "omitted": ret.omitted, "councils": int(design.data["council"].nunique()),
+           "problems": int(len(ret.problems)), "errors": errors,
+           "exit_status": EXIT_PROBLEMS if errors else EXIT_CLEAN,
+           "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
-    def write_all():
-        write_csv(published, out / "ascof.csv")
-        write_csv(published_q, out / "questions.csv")
-        write_csv(ret.ledger, out / "ledger.csv")
-        write_csv(ret.problems, out / "problems.csv")
+    def write_all(folder: Path):
+        write_csv(published, folder / "ascof.csv")
+        write_csv(published_q, folder / "questions.csv")
+        write_csv(ret.ledger, folder / "ledger.csv")
+        write_csv(ret.problems, folder / "problems.csv")
         notes = {"input_file": str(return_path), "checksum": raw.checksum, "options": options}
-        write_workbook(_sheets(published, published_q, ret), out / "results.xlsx", notes=notes)
+        write_workbook(_sheets(published, published_q, ret), folder / "results.xlsx", notes=notes)
         if plots:
             from surveykit.plots import write_plots
-            write_plots(results, spec, out / "plots", spine_councils=spine, progress=not quiet)
+            write_plots(results, spec, folder / "plots", spine_councils=spine, progress=not quiet)
 
-    step("write tables", write_all)
-    run["seconds"] = round(step.total, 2)
-    run["step_seconds"] = step.times
-    atomic_write(out / "run.json", lambda tmp: Path(tmp).write_text(json.dumps(run, indent=2)))
+    with OutputFolder(out) as folder:
+        step("write tables", write_all, folder)
+        run["seconds"] = round(step.total, 2)
+        run["step_seconds"] = step.times
+        atomic_write(folder / "run.json", lambda tmp: Path(tmp).write_text(json.dumps(run, indent=2)))
     if not quiet:
         _print_summary(run, out)
     return run
+
+
+def _check_spine(spine, plots, lookup, ret=None) -> None:
+    """--spine councils must be councils of the return (or the lookup), checked before the work."""
+    if not spine:
+        return
+    if not plots:
+        raise SurveyKitError("--spine draws plots: add --plots")
+    known = None
+    if ret is not None:
+        known = set(ret.data[ret.spec.council_column].astype("str"))
+    elif lookup is not None:
+        known = set(lookup["council"].astype("str"))
+    if known is not None:
+        unknown = [str(c) for c in spine if str(c) not in known]
+        if unknown:
+            raise SurveyKitError(f"--spine {' '.join(unknown)}: not a council of the return "
+                                 f"(councils: {', '.join(sorted(known)[:8])}{' ...' if len(known) > 8 else ''})")
 
 
 def _sheets(published: pd.DataFrame, published_q: pd.DataFrame, ret) -> list:
@@ -150,22 +187,37 @@ def _sheets(published: pd.DataFrame, published_q: pd.DataFrame, ret) -> list:
                                 ["Every input row is either used or excluded for the reason given; "
                                  "the counts add up."]),
         "Problems": Sheet(ret.problems, "Problems found in the return",
-                          ["Each problem names the file, row and column; out-of-range codes were set missing."]),
+                          ["Each problem names the file, row and column; invalid cells were set missing."]),
     }
 
 
 def _print_summary(run: dict, out: Path) -> None:
     lines = [f"surveykit {run['version']}: {run['survey'].upper()} {run['year']} from {run['input']}",
              f"  rows read {run['rows_read']}, used {run['rows_used']}"]
+    if run.get("empty_form_rows"):
+        lines.append(f"  empty rows of the official form skipped (not people): {run['empty_form_rows']}")
     lines += [f"  excluded ({reason}): {n}" for reason, n in run["excluded"].items()]
-    lines += [f"  councils: {run['councils']}; problems reported: {run['problems']}",
-              f"  time: {run['seconds']:.2f} s; written to {out}/"]
+    for skipped in run.get("skipped_files") or []:
+        lines.append(f"  workbook left out: {skipped['file']}: {skipped['reason']}")
+    for output, why in (run.get("omitted") or {}).items():
+        lines.append(f"  omitted {output}: {why}")
+    lines += [f"  councils: {run['councils']}; problems reported: {run['problems']} ({run['errors']} errors)",
+              f"  time: {run['seconds']:.2f} s",
+              f"  written to {out}/: ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx, run.json"
+              + (", plots/" if run["options"].get("plots") else "")]
+    if run["exit_status"] == EXIT_PROBLEMS:
+        lines.append(f"  exit status 3: everything was written, but {run['errors']} error(s) were found in the "
+                     "input: see problems.csv")
+    else:
+        lines.append("  exit status 0: ran clean")
     print("\n".join(lines))
 
 
 def run_demo(*, survey="ascs", out="results", **options) -> dict:
     """Run the main job on the bundled synthetic return."""
-    ret, pop, councils, year = DEMO[survey]
-    return run_job(bundled_path("bundled", ret), survey=survey, year=year,
+    from surveykit.synth import DEMOS
+
+    ret, pop, councils = DEMO[survey]
+    return run_job(bundled_path("bundled", ret), survey=survey, year=DEMOS[survey],
                    population=bundled_path("bundled", pop), councils=bundled_path("bundled", councils),
                    out=out, **options)

@@ -7,6 +7,11 @@ stratum is a stratum of one national stratified sample with finite population co
 question is weighted on its own respondents. `SurveyDesign(population=...)` does exactly that; this
 module only lines the data up: the population per row, the per-respondent scores, the breakdown
 columns and the council's region.
+
+Some items are weighted by populations of their own (the spec's ``populations``): Q2c is not asked in
+strata 1 and 3 and only of the community in stratum 2, and the official form weights 1J by the community
+populations with eligible support reasons. ``ReturnDesign.for_population(name)`` is the same design with
+those populations in place of N_h, on the rows those populations cover.
 """
 
 from __future__ import annotations
@@ -26,29 +31,59 @@ class ReturnDesign(SurveyDesign):
     """A `SurveyDesign` that remembers the questionnaire, council lookup and return it came from,
     so `ascof()` and `question_tables()` need nothing else."""
 
-    def __init__(self, data, *, spec, councils, survey_return, lonely):
-        super().__init__(data, strata=STRATA, population="N_h", lonely=lonely)
+    def __init__(self, data, *, spec, councils, survey_return, lonely, population="N_h", omitted=None):
+        super().__init__(data, strata=STRATA, population=population, lonely=lonely)
         self.spec = spec
         self.councils = councils
         self.survey_return = survey_return
+        self.omitted = dict(omitted or {})
         self.measures = [code for code in spec.measures if code in data.columns]
         self.breakdowns = [name for name in spec.groupings if name in data.columns]
+        self._by_population: dict[str, ReturnDesign] = {}
+
+    def population_of(self, variable: str) -> str | None:
+        """The named population a measure or item is weighted by (None: the stratum's own)."""
+        spec = self.spec
+        if variable in spec.measures:
+            return spec.measures[variable].population
+        base = spec.combined_names.get(variable, variable)
+        item = spec.items.get(base)
+        return item.population if item is not None else None
+
+    def for_population(self, name: str | None) -> "ReturnDesign":
+        """This design weighted by population ``name`` instead of N_h, on the rows that population covers
+        (a stratum it gives 0 people holds no one asked)."""
+        if name is None or f"N_h_{name}" not in self.data.columns:
+            return self
+        if name not in self._by_population:
+            column = f"N_h_{name}"
+            rows = self.data[self.data[column] > 0]
+            self._by_population[name] = ReturnDesign(
+                rows.reset_index(drop=True), spec=self.spec, councils=self.councils,
+                survey_return=self.survey_return, lonely=self.lonely, population=column, omitted=self.omitted)
+        return self._by_population[name]
 
 
-def weight(survey_return, population: pd.DataFrame, councils: pd.DataFrame | None = None,
+def weight(survey_return, population: pd.DataFrame | None = None, councils: pd.DataFrame | None = None,
            lonely: str = "certainty") -> ReturnDesign:
     """Attach eligible populations, scores and breakdowns to a validated return.
 
-    `population` is the long table from `read_population` (council, stratum, population).
+    `population` is the long table from `read_population` (council, stratum, population[,
+    population_<name>]); without it, the populations validation chose (a workbook's own) are used.
     `lonely="certainty"` by default: a council-stratum with one respondent to a question adds
     nothing to the variance, which is what NHS Digital's formula does (its m - 1 is 0 there).
     """
     spec = survey_return.spec
     data = survey_return.data
+    if population is None:
+        population = getattr(survey_return, "population", None)
+    if population is None:
+        raise SurveyKitError("no eligible populations: the return carries none (only the official workbook "
+                             "does); give a population file", file=getattr(survey_return, "source", None))
     council = data[spec.council_column].astype("str")
     key = pd.MultiIndex.from_arrays([council, data["stratum"].astype("int64")])
-    pop = population.set_index(["council", "stratum"])["population"]
-    n_h = pop.reindex(key).to_numpy(dtype=float)
+    table = population.assign(council=population["council"].astype("str")).set_index(["council", "stratum"])
+    n_h = table["population"].reindex(key).to_numpy(dtype=float)
     if np.isnan(n_h).any():
         j = int(np.flatnonzero(np.isnan(n_h))[0])
         raise SurveyKitError(
@@ -59,13 +94,21 @@ def weight(survey_return, population: pd.DataFrame, councils: pd.DataFrame | Non
 
     columns = {"council": council.to_numpy(), "stratum_number": data["stratum"].to_numpy(dtype="int64"),
                "N_h": n_h}
+    for name in spec.populations:
+        column = f"population_{name.lower()}"
+        if column in table.columns:
+            columns[f"N_h_{name}"] = table[column].reindex(key).fillna(0).to_numpy(dtype=float)
     for name, grouping in spec.groupings.items():
         if grouping.column in data.columns:  # "stratum" too: validation derived it
             columns[name] = spec.breakdown(data, name).to_numpy()
     if councils is not None:
         lookup = councils.set_index("council")
         columns["region"] = lookup["region_code"].reindex(council).to_numpy()
-    scores = score(data, spec)
+    omitted = dict(getattr(survey_return, "omitted", {}) or {})
+    available = [code for code, m in spec.measures.items() if f"measure {code}" not in omitted
+                 and all(c in data.columns or c in spec.combined_names for c in m.columns)]
+    scores = score(data, spec, measures=available) if available else pd.DataFrame(index=data.index)
     frame = pd.concat([data.drop(columns=[c for c in columns if c in data.columns]).reset_index(drop=True),
                        pd.DataFrame(columns), scores.reset_index(drop=True)], axis=1)
-    return ReturnDesign(frame, spec=spec, councils=councils, survey_return=survey_return, lonely=lonely)
+    return ReturnDesign(frame, spec=spec, councils=councils, survey_return=survey_return, lonely=lonely,
+                        omitted=omitted)

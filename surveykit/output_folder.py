@@ -1,0 +1,94 @@
+"""A run's output folder, swapped in whole: a killed or failed run leaves the previous results untouched.
+
+Every file of a run is written into a fresh folder beside ``--out`` (``.results.new-XXXX``); only when all
+of them are written is the old folder moved aside and the new one renamed into its place, and the old one
+deleted. So ``ascof.csv`` never sits beside an older ``run.json``, and plots from an earlier run never
+survive into a later one. If a run dies between the two renames, the next run puts the previous folder back
+before it starts. The path given as ``--out`` is checked before any work is done.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from surveykit.errors import SurveyKitError
+
+_NEW, _OLD = ".new-", ".old-"
+MAX_NAME = 255
+
+
+def check_out(out) -> Path:
+    """``out`` as a folder surveykit may write: refused if it is a file, a dangling link, under a file, or
+    a name the file system cannot hold. Nothing is created."""
+    out = Path(out)
+    text = str(out)
+    if not text.strip():
+        raise SurveyKitError("the output folder name is empty", file=text)
+    for part in out.parts:
+        if len(part.encode()) > MAX_NAME - 20:
+            raise SurveyKitError(f"the name {part[:40]!r}... is {len(part)} characters: too long for a folder "
+                                 f"name here (at most {MAX_NAME - 20})", file=text)
+    if out.is_symlink() and not out.exists():
+        raise SurveyKitError("the output folder is a link to something that does not exist", file=text)
+    if out.exists() and not out.is_dir():
+        raise SurveyKitError("the output folder is an existing file: give a folder", file=text)
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SurveyKitError(f"cannot make a folder here: {parent} is a file", file=text)
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise SurveyKitError(f"cannot write in {parent}: permission denied", file=text)
+            break
+    return out
+
+
+class OutputFolder:
+    """``with OutputFolder(out) as tmp:`` write everything into ``tmp``; on success it becomes ``out``."""
+
+    def __init__(self, out):
+        self.out = check_out(out)
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> Path:
+        parent = self.out.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        _recover(self.out)
+        try:
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}{_NEW}", dir=parent))
+        except OSError as exc:
+            raise SurveyKitError(f"cannot write: {exc.strerror}", file=self.out) from exc
+        return self.tmp
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if kind is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        old = None
+        try:
+            if self.out.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}{_OLD}", dir=self.out.parent))
+                os.rmdir(old)
+                os.rename(self.out, old)
+            os.rename(self.tmp, self.out)
+        except OSError as exc:
+            if old is not None and old.exists() and not self.out.exists():
+                os.rename(old, self.out)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise SurveyKitError(f"cannot put the results in place: {exc.strerror or exc}", file=self.out) from exc
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return False
+
+
+def _recover(out: Path) -> None:
+    """Undo what a run killed mid-swap left: the previous folder back in place, stray new folders removed."""
+    parent = out.parent
+    olds = sorted(parent.glob(f".{out.name}{_OLD}*"), key=lambda p: p.stat().st_mtime)
+    if olds and not out.exists():
+        os.rename(olds[-1], out)
+        olds = olds[:-1]
+    for stray in [*olds, *parent.glob(f".{out.name}{_NEW}*")]:
+        shutil.rmtree(stray, ignore_errors=True)
