@@ -290,7 +290,6 @@ def _write_cached(tmp: Path, sheets: _Sheets) -> None:
 
 def _write_formulas_only(tmp: Path, sheets: _Sheets) -> None:
     from openpyxl import Workbook
-    from openpyxl.cell.cell import Cell
 
     book = Workbook()
     book.remove(book.active)
@@ -306,7 +305,7 @@ def _write_formulas_only(tmp: Path, sheets: _Sheets) -> None:
         target = ws.cell(row=r + 1, column=c + 1)
         target.value = cell
         if isinstance(cell, str):
-            target.data_type = Cell.TYPE_STRING   # text starting "=" stays text
+            target.data_type = "s"   # text starting "=" stays text
 
     for name, ws in handles.items():
         if name not in (sheets.layout.data_sheet, sheets.layout.sign_off.sheet) and \

@@ -42,6 +42,7 @@ _ITEM_NONRESPONSE = (0.01, 0.05)  # per-person skip rate drawn uniformly in this
 _UNKNOWN_COUNCIL = "999"
 
 INJECTED_COLUMNS = ["rule", "file", "row", "column", "value"]
+DEMO_SEED = 2021   # the demo's, and synth's default: weights/*-synthetic.csv are what it makes
 
 
 @dataclass
@@ -204,15 +205,19 @@ def _pick_councils(councils, lookup: pd.DataFrame) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------------- the return
 
-def make_return(survey: str = "ascs", year: str = "2020-21", councils=152, respondents: int | None = None,
-                seed: int = 0, messy: bool = False, spec=None) -> SyntheticReturn:
+def make_return(survey: str = "ascs", year: str | None = None, councils=152, respondents: int | None = None,
+                seed: int = DEMO_SEED, messy: bool = False, spec=None) -> SyntheticReturn:
     """A seeded synthetic national return: one row per sampled person, in the spec's column order.
 
     ``councils`` is a count (spread across the lookup, so every region appears) or a list of codes.
     ``respondents`` is the expected number of respondents over the chosen councils; by default the
     national design (ASCS ~80k sampled rows at ~40% response, SACE ~100k at ~47%) restricted to them.
-    ``spec`` defaults to the bundled questionnaire for ``survey``/``year``.
+    ``spec`` defaults to the bundled questionnaire for ``survey``/``year`` (``year`` defaults to the spec's
+    year, or the latest bundled one).
     """
+    if year is None:
+        from surveykit.pipeline import latest_year
+        year = spec.year if spec is not None else latest_year(survey)
     spec = spec if spec is not None else _load_spec(survey, year)
     lookup = synthetic_councils()
     chosen = _pick_councils(councils, lookup)
@@ -257,7 +262,7 @@ def _people(spec, survey: str, design: pd.DataFrame, rng):
         elif name == spec.id_column:
             data[name] = serial.astype(str).astype(object)
         elif name == _KEY_COLUMN and col.kind == "string":
-            data[name] = (pd.Series(council, dtype="str") + "-" + pd.Series(serial).astype("str")).to_numpy(object)
+            data[name] = (pd.Series(council, dtype="str") + "_" + pd.Series(serial).astype("str")).to_numpy(object)
         elif name == _POPULATION_COLUMN:
             data[name] = design["population"].to_numpy()[row_design].astype(float)
         elif name == spec.respondent_column or col.is_item or name == _STRATUM_COLUMN:
@@ -569,7 +574,8 @@ def _make_messy(result: SyntheticReturn, spec, rng) -> SyntheticReturn:
         df.loc[i, col] = float(code[0]) if code is not None else 1.0
         found.append(("answers from non-respondent", "return", line(i), col, str(int(df.loc[i, col]))))
 
-    # Duplicate serial numbers: a later row repeats the first row's serial in the same council.
+    # Duplicate serial numbers: a later row repeats the first row's serial in the same council (both
+    # rows are reported, as NHS Digital reports every row of a duplicate).
     first_row = df.groupby(council_col, sort=False).cumcount().to_numpy() == 0
     first_of = pd.Series(np.flatnonzero(first_row), index=df[council_col].to_numpy()[first_row])
     first_index = first_of.reindex(df[council_col].to_numpy()).to_numpy()
@@ -581,6 +587,39 @@ def _make_messy(result: SyntheticReturn, spec, rng) -> SyntheticReturn:
         used.add(f)
         df.loc[i, id_col] = df.loc[f, id_col]
         found.append(("duplicate serial number", "return", line(i), id_col, df.loc[i, id_col]))
+        found.append(("duplicate serial number", "return", line(f), id_col, df.loc[f, id_col]))
+
+    # A decimal in a code column, given by a respondent.
+    for i in take(respondent, 2):
+        df.loc[i, std_item] = 2.5
+        found.append(("not a whole number", "return", line(i), std_item, "2.5"))
+
+    # Values fixed for non-respondents (Advocate 'No'): a 1 instead.
+    for column in list(spec.non_respondent_values)[:1]:
+        if column in df:
+            for i in take(~respondent & (df[column].to_numpy() == spec.non_respondent_values[column]), 2):
+                df.loc[i, column] = 1.0
+                found.append(("value for non-respondent", "return", line(i), column, "1"))
+
+    # A multi-choice question answered in part: one part blank, another ticked.
+    for mc in list(spec.multi_choice.values())[:1]:
+        a, b = mc.parts[0], mc.parts[1]
+        if a in df and b in df:
+            for i in take(respondent & df[a].notna().to_numpy() & (df[b].to_numpy() == 2), 2):
+                df.loc[i, a], df.loc[i, b] = np.nan, 1.0
+                values = " ".join("-" if np.isnan(v) else str(int(v)) for v in df.loc[i, list(mc.parts)])
+                found.append(("multi-choice answers inconsistent", "return", line(i), ",".join(mc.parts), values))
+
+    # An item answered by someone it is not asked of (Q2c by a person with learning disability support).
+    from surveykit.questionnaire import conditions_mask
+    for name, item in spec.items.items():
+        if item.asked_of and name in df:
+            not_asked = ~conditions_mask(df, item.asked_of) & df[list(c.column for c in item.asked_of)].notna().all(
+                axis=1).to_numpy()
+            for i in take(respondent & not_asked, 2):
+                df.loc[i, name] = 1.0
+                found.append(("not asked of this respondent", "return", line(i), name, "1"))
+            break
 
     # Respondents with no derivable stratum: blank the first stratum input where that loses the stratum.
     if spec.stratum_requires:
@@ -637,7 +676,9 @@ def _csv_frame(df: pd.DataFrame, spec) -> pd.DataFrame:
     out = df.copy()
     for name, col in spec.columns.items():
         if name in out and col.kind in ("code", "integer"):
-            out[name] = out[name].astype("Int64")
+            values = out[name]
+            if bool(((values % 1) == 0).where(values.notna(), True).all()):   # a planted 2.5 stays 2.5
+                out[name] = values.astype("Int64")
     return out
 
 
@@ -710,7 +751,6 @@ def _write_xlsx_folder(synthetic: SyntheticReturn, spec, folder: Path, cached: b
 
 # ------------------------------------------------------------------------------ shipped demo data
 
-DEMO_SEED = 2021
 DEMO_COUNCILS = 10
 DEMOS = {"ascs": "2025-26", "sace": "2023-24"}
 

@@ -7,7 +7,7 @@ from surveykit.questionnaire import load_spec
 
 @pytest.fixture(scope="session")
 def ascs():
-    return load_spec("ascs", "2020-21")
+    return load_spec("ascs", "2025-26")
 
 
 @pytest.fixture(scope="session")

@@ -42,16 +42,17 @@ def test_messy_return_is_reported_and_still_runs(tmp_path):
                  "--out", str(tmp_path / "in"))
     assert synth.returncode == 0, synth.stderr
     files = {p.name.split("-")[-1]: p for p in (tmp_path / "in").iterdir()}
-    done = _run("run", str(files["return.csv"]), "--survey", "ascs", "--year", "2020-21",
+    done = _run("run", str(files["return.csv"]), "--survey", "ascs", "--year", "2025-26",
                 "--population", str(files["population.csv"]), "--councils", str(files["councils.csv"]),
                 "--out", str(tmp_path / "out"), "--quiet")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 3, done.stderr      # everything written, errors found in the input
+    assert done.stderr == ""
     problems = pd.read_csv(tmp_path / "out" / "problems.csv")
     rules = set(problems["rule"])
     assert len(rules) >= 5, rules
     ledger = pd.read_csv(tmp_path / "out" / "ledger.csv")
     assert len(ledger) == len(pd.read_csv(files["return.csv"]))
-    strict = _run("run", str(files["return.csv"]), "--survey", "ascs", "--year", "2020-21",
+    strict = _run("run", str(files["return.csv"]), "--survey", "ascs", "--year", "2025-26",
                   "--population", str(files["population.csv"]), "--out", str(tmp_path / "strict"),
                   "--strict", "--quiet")
     assert strict.returncode == 2

@@ -112,7 +112,7 @@ def test_scores_keep_the_index_and_all_measures_by_default(ascs):
 
 def test_unknown_measure_and_missing_column(ascs):
     df = _ascs_rows(ascs, 1)
-    with pytest.raises(SurveyKitError, match=r"unknown measure '1D' for ascs 2020-21"):
+    with pytest.raises(SurveyKitError, match=rf"unknown measure '1D' for ascs {ascs.year}"):
         score(df, ascs, ["1D"])
     with pytest.raises(SurveyKitError, match=r"column 'q11' is needed for the measures but is not in the data"):
         score(df.drop(columns="q11"), ascs, ["1A"])
@@ -123,15 +123,17 @@ def test_sace_1d_hand_worked(sace):
     rows = [([1] * 6, 12.0), ([1, 2, 3, 1, 2, 3], 6.0), ([3] * 6, 0.0), ([2] * 6, 6.0),
             ([1, 1, 1, 1, 1, NAN], NAN)]
     df = pd.DataFrame({it: [float(r[0][i]) for r in rows] for i, it in enumerate(items)})
-    df = df.assign(q4=1.0, q14=1.0, q19=1.0)
+    df = df.assign(q4=2.0, q17=1.0, q19=1.0)
     np.testing.assert_array_equal(score(df, sace, ["1D"])["1D"], [r[1] for r in rows])
 
 
 def test_sace_proportions_exclude_the_not_applicable_answers(sace):
-    df = pd.DataFrame({"q4": [1, 2, 3, 7, 8, NAN], "q11": [1, 2, 3, 1, 1, 1],
-                       "q14": [1, 2, 3, 4, 5, 1], "q19": [1, 2, 3, 4, 5, NAN]}, dtype=float)
+    # 2023-24 codes: q4 1 = no support received, 2-3 extremely/very satisfied; q17 5 = never tried;
+    # q19 5 = no discussions (the codes' order is [L] in the spec: see its header)
+    df = pd.DataFrame({"q4": [2, 3, 4, 8, 1, NAN], "q11": [1, 2, 3, 1, 1, 1],
+                       "q17": [1, 2, 3, 4, 5, 1], "q19": [1, 2, 3, 4, 5, NAN]}, dtype=float)
     got = score(df, sace, ["3B", "1I(2)", "3D(2)", "3C"])
-    np.testing.assert_array_equal(got["3B"], [1, 1, 0, 0, NAN, NAN])      # 8: no support received
+    np.testing.assert_array_equal(got["3B"], [1, 1, 0, 0, NAN, NAN])      # 1: no support received
     np.testing.assert_array_equal(got["1I(2)"], [1, 0, 0, 1, 1, 1])
     np.testing.assert_array_equal(got["3D(2)"], [1, 1, 0, 0, NAN, 1])     # 5: never tried
     np.testing.assert_array_equal(got["3C"], [1, 1, 0, 0, NAN, NAN])      # 5: no discussions

@@ -189,8 +189,8 @@ def test_unknown_item_in_measure(tmp_path):
 
 def test_unknown_key(tmp_path):
     msg = _bad(tmp_path, lambda r: r["columns"]["Age"].__setitem__("rnage", [1, 2]))
-    assert msg == ("columns.Age: unknown key 'rnage' (allowed: aliases, kind, codes, range, required, text, "
-                   "easy_read)")
+    assert msg == ("columns.Age: unknown key 'rnage' (allowed: aliases, header, kind, codes, range, required, "
+                   "text, easy_read, asked_of, population)")
 
 
 def test_missing_required_key(tmp_path):
@@ -204,8 +204,9 @@ def test_code_not_an_integer(tmp_path):
 
 
 def test_unquoted_yes_label(tmp_path):
-    msg = _bad(tmp_path, lambda r: r["scales"]["yes_no"].__setitem__(1, True))
-    assert msg == "scales.yes_no.1: expected text, found True (quote it: YAML reads Yes/No/On/Off as true/false)"
+    msg = _bad(tmp_path, lambda r: r["columns"]["Gender"]["codes"].__setitem__(1, True))
+    assert msg == ("columns.Gender.codes.1: expected text, found True (quote it: YAML reads Yes/No/On/Off as "
+                   "true/false)")
 
 
 def test_unsupported_combine_expression(tmp_path):

@@ -21,13 +21,14 @@ NA_TOKENS = ("", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null
 NA_SET = frozenset(NA_TOKENS)
 # No code, count, age or budget in a return comes near this: larger is a typing slip or a damaged cell.
 LARGEST_NUMBER = 1e15
-_HEADER_NOISE = re.compile(r"[\s_\[\]()\ufeff]+")
+_HEADER_NOISE = re.compile(r"[\s_\[\]()/\ufeff]+")
 _INTEGRAL_TEXT = r"^([+-]?\d+)\.0*$"
 _EXACT_FLOAT_LIMIT = 2.0 ** 53        # integral floats below this print exactly as integers
 
 
 def standard_header(text) -> str:
-    """Header text as compared: lower case without spaces, underscores, brackets or BOM (NHS Digital's rule)."""
+    """Header text as compared: lower case without spaces, line breaks, underscores, brackets, slashes or BOM
+    (NHS Digital's rule, and "/" too: the template writes "HIV / AIDs" and a line break alike)."""
     return _HEADER_NOISE.sub("", str(text)).lower()
 
 

@@ -182,16 +182,20 @@ def _people(rows: list[list], first: int, spec) -> tuple[pd.DataFrame, np.ndarra
     """(frame of the rows that are people, their sheet row numbers, how many empty form rows there were)."""
     columns = list(spec.columns)
     if not rows:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), np.empty(0, dtype="int64"), 0
+        first_form, last_form = spec.workbook.prefilled_rows
+        return (pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), np.empty(0, dtype="int64"),
+                last_form - first_form + 1)
     block = np.array(rows, dtype=object)
     formula = [columns.index(c) for c in spec.workbook.formula_columns]
     inputs = np.ones(len(columns), dtype=bool)
     inputs[formula] = False
     filled = (block[:, inputs] != "") & pd.notna(block[:, inputs])
     person = filled.any(axis=1)
-    prefilled_last = spec.workbook.prefilled_rows[1]
+    first_form, last_form = spec.workbook.prefilled_rows
     sheet_rows = np.arange(first, first + len(rows)) + 1          # 1-based as Excel shows them
-    empty = int((~person & (sheet_rows <= prefilled_last)).sum())
+    # the form's rows that hold no one, whether or not their formulas were saved with values
+    people_in_form = int((person & (sheet_rows >= first_form) & (sheet_rows <= last_form)).sum())
+    empty = (last_form - first_form + 1) - people_in_form
     kept = block[person]
     kept = np.where(kept == "", None, kept)
     frame = pd.DataFrame({c: kept[:, j] for j, c in enumerate(columns)}, dtype=object)
@@ -229,11 +233,12 @@ def _figure(grid: Grid, cell) -> int | None:
     value = _number(grid.value(*cell.cell))
     if value is not None:
         return value
-    parts = [_number(grid.value(r, c)) for r, c in cell.sums]
-    parts = [0 if (p is None and grid.value(r, c) in ("", None)) else p for p, (r, c) in zip(parts, cell.sums)]
-    if not cell.sums or any(p is None for p in parts):
-        return None
-    return int(sum(parts))
+    raw = [grid.value(r, c) for r, c in cell.sums]
+    parts = [_number(v) for v in raw]
+    blank = [v in ("", None) for v in raw]
+    if not cell.sums or all(blank) or any(p is None and not b for p, b in zip(parts, blank)):
+        return None   # tables not filled in, or a cell that is not a count
+    return int(sum(p for p in parts if p is not None))
 
 
 def _number(value) -> int | None:
