@@ -19,6 +19,9 @@ Degenerate cases never raise; they give a documented interval and a `note`:
 - zero variance (a census domain, or p = 0 or 1): the interval is [estimate, estimate], except
   "beta" and "wilson" at p = 0 or 1, which take n_eff = n (the respondents) and so give
   Clopper-Pearson / Wilson intervals at n, e.g. [0, 0.308] for 0 of 10 with "beta".
+  "Zero" is judged with a tolerance, never by == 0: an SE below 1e-12 of the estimate's scale
+  (its size, at least 1) is rounding, and a proportion within 1e-12 of 0 or 1 has every answer the
+  same, so its variance is 0 whatever rounding left in the SE.
 - design df <= 0 (e.g. one respondent per stratum): t-based intervals are NaN, as in R.
 - se is NaN (e.g. lonely="average" with every stratum lonely): intervals NaN.
 """
@@ -60,6 +63,18 @@ NOTE_NEFF_N = "variance is 0: effective sample size taken as the number of respo
 NOTE_NO_DF = "design df is 0 (one respondent per stratum): t-based interval undefined"
 NOTE_NO_SE = "standard error undefined (lonely strata)"
 
+# An SE this small next to the estimate's scale (its size, at least 1: a proportion's range) is
+# rounding error, not sampling error; a proportion this close to 0 or 1 has every answer the same.
+_TINY = 1e-12
+
+
+def _no_variance(p, se):
+    return se <= _TINY * np.maximum(np.abs(p), 1.0)
+
+
+def _at_bound(p):
+    return (np.abs(p) <= _TINY) | (np.abs(1 - p) <= _TINY)
+
 
 def check_method(method, *, proportion):
     """Raise a clear error for an unknown method or a proportion-only method on a mean."""
@@ -91,6 +106,12 @@ def interval(estimate, se, df, n, method="wald", level=0.95):
         raise SurveyKitError(f"level must be between 0 and 1, not {level!r}")
     alpha = 1 - level
     note = np.full(p.shape, "", dtype=object)
+    proportion = method in PROPORTION_ONLY
+    # a proportion at 0 or 1 has no variance: snap it there, so rounding cannot leave it just inside
+    bound = _at_bound(p) & (n > 0) if proportion else np.zeros(p.shape, dtype=bool)
+    if proportion:
+        p = np.where(bound, np.rint(p), p)
+    zero_var = (_no_variance(p, se) | bound) & (n > 0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if method == "wald":
             z = _norm_ppf(1 - alpha / 2)
@@ -113,29 +134,28 @@ def interval(estimate, se, df, n, method="wald", level=0.95):
             lower, upper = np.sin(centre - half) ** 2, np.sin(centre + half) ** 2
             note[~np.isfinite(t)] = NOTE_NO_DF
         elif method == "beta":
-            n_eff = p * (1 - p) / se**2
-            zero_var = (se == 0) & (n > 0) & ((p == 0) | (p == 1))
-            n_eff = np.where(zero_var, n, n_eff)
+            n_eff = np.where(bound, n, p * (1 - p) / se**2)
             adjust = (_t_quantile(alpha / 2, n - 1) / _t_quantile(alpha / 2, df)) ** 2
-            n_eff = np.where(zero_var, n_eff, n_eff * adjust)
+            n_eff = np.where(bound, n_eff, n_eff * adjust)
             lower = _beta_ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
             upper = _beta_ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
-            lower = np.where(zero_var & (p == 0), 0.0, lower)
-            upper = np.where(zero_var & (p == 1), 1.0, upper)
-            note[zero_var] = NOTE_NEFF_N
-            note[~zero_var & ~np.isfinite(adjust)] = NOTE_NO_DF
+            lower = np.where(bound & (p == 0), 0.0, lower)
+            upper = np.where(bound & (p == 1), 1.0, upper)
+            note[bound] = NOTE_NEFF_N
+            note[~bound & ~np.isfinite(adjust)] = NOTE_NO_DF
         elif method == "wilson":
-            n_eff = p * (1 - p) / se**2
-            zero_var = (se == 0) & (n > 0) & ((p == 0) | (p == 1))
-            n_eff = np.where(zero_var, n, n_eff)
+            n_eff = np.where(bound, n, p * (1 - p) / se**2)
             z = _t_quantile(1 - alpha / 2, df)
-            z = np.where(zero_var & ~np.isfinite(z), _norm_ppf(1 - alpha / 2), z)
+            z = np.where(bound & ~np.isfinite(z), _norm_ppf(1 - alpha / 2), z)
             z2 = z * z
             centre = (p + z2 / (2 * n_eff)) / (1 + z2 / n_eff)
             half = z * np.sqrt(p * (1 - p) / n_eff + z2 / (4 * n_eff**2)) / (1 + z2 / n_eff)
             lower, upper = centre - half, centre + half
-            note[zero_var] = NOTE_NEFF_N
-            note[~zero_var & ~np.isfinite(z)] = NOTE_NO_DF
+            # at p = 0 or 1 the bound itself is exact: Wilson's centre - half is 0 (or + half is 1)
+            lower = np.where(bound & (p == 0), 0.0, lower)
+            upper = np.where(bound & (p == 1), 1.0, upper)
+            note[bound] = NOTE_NEFF_N
+            note[~bound & ~np.isfinite(z)] = NOTE_NO_DF
         else:
             raise SurveyKitError(f"unknown ci method {method!r}; choose one of {', '.join(METHODS)}")
 
@@ -144,11 +164,7 @@ def interval(estimate, se, df, n, method="wald", level=0.95):
     # zero variance (a census domain, or p = 0 or 1): the interval is the estimate itself, except
     # that "beta" and "wilson" at p = 0 or 1 already used n_eff = n above; t-based methods with
     # no design df stay NaN, as in R
-    zero_var = (se == 0) & (n > 0)
-    if method in ("beta", "wilson"):
-        collapse = zero_var & (p > 0) & (p < 1)
-    else:
-        collapse = zero_var
+    collapse = zero_var & ~bound if method in ("beta", "wilson") else zero_var.copy()
     if method != "wald":
         collapse &= df > 0
     lower[collapse] = p[collapse]

@@ -4,7 +4,9 @@ One estimator call per (area level, split, kind of measure): each call estimates
 that kind for all areas and groups at once, so a national return is a handful of vectorised passes.
 Proportions are published as percentages, scores as scores. Margins of error are NHS Digital's
 1.96 × SE; splits use NHS Digital's breakdown variance (`variance="nhs"`), which for totals is the
-same as the textbook stratified variance.
+same as the textbook stratified variance, and which the estimator itself replaces by the domain
+variance (with a note) where it is 0 only because every group-stratum cell has one respondent or
+agrees.
 """
 
 from __future__ import annotations
@@ -82,8 +84,6 @@ def ascof(design, breakdowns=None, ci="wald", level=0.95, measures=None, framewo
                 if not chosen:
                     continue
                 est = estimator(chosen, by=by or None, ci=method, level=level, variance=variance)
-                if variance == "nhs":
-                    est = _domain_where_nhs_is_silent(est, estimator(chosen, by=by, ci=method, level=level))
                 parts.append(_tidy(est, level_name, area_col, split, scale))
     out = pd.concat(parts, ignore_index=True)
     for split, groups in PUBLISHED_SPLITS.items():
@@ -103,28 +103,6 @@ def ascof(design, breakdowns=None, ci="wald", level=0.95, measures=None, framewo
     if framework is not None:
         codes_in = {c: spec.measure_code(c, framework) or "" for c in codes}
         out.insert(1, "framework_code", out["measure"].map(codes_in).astype("str"))
-    return out
-
-
-NOTE_NHS_SILENT = ("NHS breakdown variance is 0 although answers differ (each group-stratum cell has "
-                   "one respondent or unanimous answers); the domain variance is used instead")
-
-
-def _domain_where_nhs_is_silent(nhs: pd.DataFrame, domain: pd.DataFrame) -> pd.DataFrame:
-    """NHS Digital's breakdown variance treats each council-stratum-group as a stratum, so a small
-    group whose cells each hold one respondent (or agree) gets a margin of 0 however much its
-    answers vary. Publishing "± 0.0" for such a group would mislead: where the NHS variance is 0 and
-    R's domain variance is not, the domain variance (and its interval) is reported, with a note."""
-    keys = list(nhs.columns[: nhs.columns.get_loc("estimate")])
-    if not nhs[keys].equals(domain[keys]):
-        raise AssertionError("the two variance methods returned different domains")
-    silent = ((nhs["se"] == 0) & (domain["se"] > 0)).to_numpy()
-    if not silent.any():
-        return nhs
-    out = nhs.copy()
-    for col in ("se", "ci_lower", "ci_upper", "deff", "n_eff"):
-        out.loc[silent, col] = domain.loc[silent, col]
-    out.loc[silent, "note"] = NOTE_NHS_SILENT
     return out
 
 

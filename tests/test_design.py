@@ -143,6 +143,101 @@ def test_nhs_breakdown_variance_by_hand():
     assert out.loc["M", "se"] == pytest.approx(np.sqrt(var), rel=1e-12)
 
 
+def _agreeing():
+    """One council, two strata (N = 61 with 7 respondents, N = 77 with 6), built so that each way a
+    variance can be exactly 0 occurs. Women answer y = 1 everywhere and score 0.1 (a value with no
+    exact binary form): a domain whose answers agree. Men answer 0, 0 in A and 1, 1, 1 in B: every
+    cell agrees, the domain does not. "X" is one respondent per stratum, answering 0 in A, 1 in B.
+    Band b1 (men in A, X in B) mixes an agreeing cell with a one-respondent cell. (With these
+    populations B - A^2/m left SEs of 1e-9 to 7e-9 for the women.)"""
+    return pd.DataFrame({
+        "st": ["A"] * 7 + ["B"] * 6,
+        "N": [61] * 7 + [77] * 6,
+        "sex": ["F", "F", "F", "M", "M", "X", "O", "F", "F", "M", "M", "M", "X"],
+        "y": [1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1.0],
+        "s": [0.1, 0.1, 0.1, 2.5, 2.5, 4.0, 1.0, 0.1, 0.1, 3.7, 3.7, 3.7, 1.5],
+        "band": ["b2", "b2", "b2", "b1", "b1", "b2", "b2", "b2", "b2", "b2", "b2", "b2", "b1"],
+    })
+
+
+def _domain_variance_by_hand(df, column, in_domain, population="N", strata="st"):
+    """R's domain variance of a stratified mean written out stratum by stratum: z_i = w_i (y_i - p)/W
+    inside the domain and 0 outside, var = sum_h (1 - m_h/N_h) m_h/(m_h - 1) sum_i (z_i - zbar_h)^2."""
+    w = df[population] / df.groupby(strata)[population].transform("size")
+    y, d = df[column].to_numpy(float), np.asarray(in_domain)
+    p = np.sum(w[d] * y[d]) / np.sum(w[d])
+    z = np.where(d, w * (y - p), 0.0) / np.sum(w[d])
+    var = 0.0
+    for _, rows in df.groupby(strata).groups.items():
+        zh, m = z[df.index.get_indexer(rows)], len(rows)
+        var += (1 - m / df.loc[rows, population].iloc[0]) * m / (m - 1) * np.sum((zh - zh.mean()) ** 2)
+    return p, var
+
+
+@pytest.mark.parametrize("variance", ["domain", "nhs"])
+def test_a_domain_whose_answers_agree_has_no_variance(variance):
+    d = SurveyDesign(_agreeing(), "st", population="N")
+    women = d.proportion("y", by="sex", variance=variance).set_index("sex").loc["F"]
+    assert women["estimate"] == pytest.approx(1.0, abs=1e-15)
+    assert women["se"] == pytest.approx(0.0, abs=1e-15)  # B - A^2/m left about 3e-9 here
+    score = d.mean("s", by="sex", variance=variance).set_index("sex").loc["F"]
+    assert score["estimate"] == pytest.approx(0.1, rel=1e-15)
+    assert score["se"] == pytest.approx(0.0, abs=1e-17)
+
+
+def test_every_interval_of_a_unanimous_domain_is_in_range():
+    """p = 1 and p = 0 for 5 women, df = 5 - 2 strata = 3, no variance."""
+    data = _agreeing().assign(none=lambda f: 1 - f["y"])
+    d = SurveyDesign(data, "st", population="N")
+    t3 = 3.1824463052837078  # qt(0.975, 3)
+    for column, p in (("y", 1.0), ("none", 0.0)):
+        for method in ("wald", "wald-t", "logit", "xlogit", "asin", "beta", "wilson"):
+            got = d.proportion(column, by="sex", ci=method).set_index("sex").loc["F"]
+            if method == "beta":  # Clopper-Pearson at n = 5
+                expected = (0.025 ** (1 / 5), 1.0) if p == 1 else (0.0, 1 - 0.025 ** (1 / 5))
+            elif method == "wilson":  # Wilson at n = 5 with z = t(df): [n/(n+z^2), 1] or [0, z^2/(n+z^2)]
+                expected = (5 / (5 + t3**2), 1.0) if p == 1 else (0.0, t3**2 / (5 + t3**2))
+            else:
+                expected = (p, p)
+            assert (got["ci_lower"], got["ci_upper"]) == pytest.approx(expected, rel=1e-12, abs=1e-15), method
+            assert 0 <= got["ci_lower"] <= got["ci_upper"] <= 1
+
+
+def test_nhs_breakdown_variance_falls_back_to_the_domain_variance_where_it_is_silent():
+    data = _agreeing()
+    d = SurveyDesign(data, "st", population="N", lonely="certainty")
+    for by, group, note in (("sex", "M", "the answers within each group-stratum cell are all the same"),
+                            ("sex", "X", "each group-stratum cell has one respondent"),
+                            ("band", "b1", "each group-stratum cell has one respondent or answers all the same")):
+        got = d.proportion("y", by=by, variance="nhs").set_index(by).loc[group]
+        p, var = _domain_variance_by_hand(data, "y", data[by] == group)
+        assert var > 0.01  # the answers differ a lot: a margin of 0 would be wrong
+        assert got["estimate"] == pytest.approx(p, rel=1e-12)
+        assert got["se"] == pytest.approx(np.sqrt(var), rel=1e-12)
+        assert got["note"] == f"NHS breakdown variance is 0 although answers differ ({note}); the domain variance is used"
+    # a group whose cells vary keeps NHS Digital's own variance and no note
+    kept = d.proportion("y", by="band", variance="nhs").set_index("band").loc["b2"]
+    assert kept["note"] == "" and kept["se"] != pytest.approx(
+        np.sqrt(_domain_variance_by_hand(data, "y", data["band"] == "b2")[1]), rel=1e-3)
+
+
+def test_ten_men_whose_answers_differ_get_a_margin():
+    """The issue's case: 10 men in one council, 4 in stratum 1 (N = 200 of 20 respondents) all
+    answering 1 and 6 in stratum 2 (N = 252 of 25) all answering 0. p = 40/(40 + 60.48) = 39.8%;
+    NHS Digital's variance is 0 (each cell agrees) and used to be published as 39.8 +/- 0.0."""
+    rng = np.random.default_rng(9)
+    data = pd.DataFrame({
+        "la": "X", "st": [1] * 20 + [2] * 25, "N": [200] * 20 + [252] * 25,
+        "sex": ["M"] * 4 + ["F"] * 16 + ["M"] * 6 + ["F"] * 19,
+        "y": np.r_[[1.0] * 4, rng.integers(0, 2, 16), [0.0] * 6, rng.integers(0, 2, 19)]})
+    d = SurveyDesign(data, ["la", "st"], population="N", lonely="certainty")
+    men = d.proportion("y", by=["la", "sex"], variance="nhs").set_index("sex").loc["M"]
+    p, var = _domain_variance_by_hand(data, "y", data["sex"] == "M")
+    assert 100 * men["estimate"] == pytest.approx(100 * 40 / 100.48, rel=1e-12)
+    assert 100 * 1.96 * men["se"] == pytest.approx(100 * 1.96 * np.sqrt(var), rel=1e-12)
+    assert 100 * 1.96 * men["se"] > 20
+
+
 def test_many_variables_in_one_call_equal_one_at_a_time():
     sd = SurveyDesign(DATA[DATA.design == "fpc"], ["council", "stratum"], population="N")
     both = sd.mean(["y_bin", "y_score"], by=["council", "sex"], ci="wald-t")
