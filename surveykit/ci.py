@@ -24,6 +24,9 @@ Degenerate cases never raise; they give a documented interval and a `note`:
   same, so its variance is 0 whatever rounding left in the SE.
 - design df <= 0 (e.g. one respondent per stratum): t-based intervals are NaN, as in R.
 - se is NaN (e.g. lonely="average" with every stratum lonely): intervals NaN.
+
+`effective_sample_size` is the toolkit's one n_eff: the Wilson and Korn-Graubard intervals use it
+here, `SurveyDesign` reports it (column `n_eff`) and funnel plots are drawn against it.
 """
 
 from statistics import NormalDist
@@ -74,6 +77,27 @@ def _no_variance(p, se):
 
 def _at_bound(p):
     return (np.abs(p) <= _TINY) | (np.abs(1 - p) <= _TINY)
+
+
+def effective_sample_size(estimate, se, n, unit_variance=None):
+    """n_eff = s^2 / se^2: the size of a simple random sample (with replacement) giving the same SE.
+
+    s^2 is p(1 - p) for a proportion (as R's svyciprop computes n_eff for "beta" and "wilson"), or
+    `unit_variance`, the weighted variance of the linearised values (divisor the weights' sum).
+    With no variance it is n, the respondents, where every answer is the same (p = 0 or 1, s^2 = 0),
+    and inf where the domain is a census.
+    """
+    p = np.asarray(estimate, dtype=float)
+    se = np.asarray(se, dtype=float)
+    n = np.asarray(n, dtype=float)
+    if unit_variance is None:
+        s2, same = p * (1 - p), _at_bound(p)
+    else:
+        s2 = np.asarray(unit_variance, dtype=float)
+        same = s2 <= _TINY**2 * np.maximum(p * p, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = s2 / se**2
+    return np.where(same, n, np.where(_no_variance(p, se), np.inf, ratio))
 
 
 def check_method(method, *, proportion):
@@ -134,7 +158,7 @@ def interval(estimate, se, df, n, method="wald", level=0.95):
             lower, upper = np.sin(centre - half) ** 2, np.sin(centre + half) ** 2
             note[~np.isfinite(t)] = NOTE_NO_DF
         elif method == "beta":
-            n_eff = np.where(bound, n, p * (1 - p) / se**2)
+            n_eff = effective_sample_size(p, se, n)
             adjust = (_t_quantile(alpha / 2, n - 1) / _t_quantile(alpha / 2, df)) ** 2
             n_eff = np.where(bound, n_eff, n_eff * adjust)
             lower = _beta_ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
@@ -144,7 +168,7 @@ def interval(estimate, se, df, n, method="wald", level=0.95):
             note[bound] = NOTE_NEFF_N
             note[~bound & ~np.isfinite(adjust)] = NOTE_NO_DF
         elif method == "wilson":
-            n_eff = np.where(bound, n, p * (1 - p) / se**2)
+            n_eff = effective_sample_size(p, se, n)
             z = _t_quantile(1 - alpha / 2, df)
             z = np.where(bound & ~np.isfinite(z), _norm_ppf(1 - alpha / 2), z)
             z2 = z * z

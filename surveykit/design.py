@@ -436,6 +436,7 @@ class _Stats:
             s2 = S_uu / (X * X) / W * n_used / (n_used - 1)
             v_srs = s2 * W * W * (1 - n_used / W) / n_used
             deff = np.where(W < n_used, np.nan, var / v_srs)
+            unit_variance = S_uu / (X * X) * W  # of the linearised values, divisor W: p(1-p)
 
         def reported(values):  # drop the outside-every-domain group
             return np.asarray(values).reshape(n_vars, D + 1)[:, :D].ravel()
@@ -447,8 +448,10 @@ class _Stats:
         self.population = reported(W).astype(float)
         self.deff = reported(deff).astype(float)
         self.note = reported(note)
-        with np.errstate(divide="ignore", invalid="ignore"):  # deff 0 (no variance): n_eff is inf
-            self.n_eff = self.n / self.deff
+        # the toolkit's one effective sample size: the one the beta and Wilson intervals use
+        self.n_eff = ci_methods.effective_sample_size(
+            self.estimate, self.se, self.n,
+            unit_variance=None if kind == "proportion" else reported(unit_variance).astype(float))
 
     @staticmethod
     def _nhs(domain_var, f, m_cell, Q, A, census, by_group):

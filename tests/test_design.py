@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scipy.stats import t as scipy_t
+
 from surveykit.design import SurveyDesign
 from surveykit.errors import SurveyKitError
 
@@ -272,10 +274,32 @@ def test_zero_variance_and_single_respondent_do_not_crash():
     assert "df is 0" in res.loc["Y", "note"]
 
 
-def test_deff_and_effective_sample_size():
+def test_effective_sample_size_is_the_one_the_intervals_use():
+    """n_eff = s^2/se^2, s^2 the weighted variance with divisor sum(w): for a proportion R's
+    svyciprop n_eff, p(1-p)/se^2; for a mean, through R's deff (against SRS without replacement,
+    S^2 with divisor n - 1), (n - 1) / (deff (1 - n/W))."""
     sd = SurveyDesign(DATA[DATA.design == "fpc"], ["council", "stratum"], population="N")
-    out = sd.mean("y_score", by="council")
-    np.testing.assert_allclose(out.n_eff, out.n / out.deff)
+    r = GROUPS["fpc", "fail", "proportion", "y_bin", "council", "wald", "domain"].set_index("domain")
+    out = sd.proportion("y_bin", by="council").set_index("council").loc[r.index]
+    np.testing.assert_allclose(out.n_eff, r.estimate * (1 - r.estimate) / r.se**2, rtol=1e-9)
+    r = GROUPS["fpc", "fail", "mean", "y_score", "council", "wald", "domain"].set_index("domain")
+    out = sd.mean("y_score", by="council").set_index("council").loc[r.index]
+    np.testing.assert_allclose(out.n_eff, (r.n - 1) / (r.deff * (1 - r.n / out.population)), rtol=1e-9)
+    # the Wilson interval the design reports is centred where Wilson's formula puts it at that n_eff
+    wilson = sd.proportion("y_bin", by="council", ci="wilson")
+    z = scipy_t.ppf(0.975, wilson.df)
+    n, p = wilson.n_eff, wilson.estimate
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    np.testing.assert_allclose((wilson.ci_lower + wilson.ci_upper) / 2, centre, rtol=1e-12)
+
+
+def test_effective_sample_size_without_variance():
+    # women agree (p = 1 of 5): n_eff is their number; a census stratum: no sampling error at all
+    d = SurveyDesign(_agreeing(), "st", population="N")
+    assert d.proportion("y", by="sex").set_index("sex").loc["F", "n_eff"] == 5
+    assert d.mean("s", by="sex").set_index("sex").loc["F", "n_eff"] == 5
+    census = SurveyDesign(pd.DataFrame({"s": 1, "N": 3, "y": [1.0, 0.0, 1.0]}), "s", population="N")
+    assert census.proportion("y").n_eff.iloc[0] == np.inf
 
 
 def test_total_and_ratio_by_hand():
