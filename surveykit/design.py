@@ -54,6 +54,9 @@ class SurveyDesign:
     (no fpc unless population is also given). lonely: what a stratum with one respondent
     contributes to the variance, as R's options(survey.lonely.psu=): "fail", "certainty",
     "remove", "adjust" or "average" (survey.adjust.domain.lonely is R's default, FALSE).
+    "adjust" is R survey 4.4-1 and later (4.5): the lonely stratum's total is centred on the mean
+    PSU total of the strata the domain touches; survey 4.1.1 centred it on 0, which differs for
+    totals only.
     """
 
     def __init__(self, data, strata, population=None, weights=None, lonely="fail"):
@@ -414,7 +417,10 @@ class _Stats:
         with np.errstate(divide="ignore", invalid="ignore"):
             domain = f * m_h / (m_h - 1) * (Q + A * A * (m_h - m_cell) / (m_cell * m_h))
             if design.lonely == "adjust":
-                lonely_value = f * A * A  # centred on the estimate, not the stratum mean
+                # R survey >= 4.4-1: a lonely stratum is centred on the mean PSU total of the
+                # strata the domain touches (onestage's "recentering"), 0 for means and ratios
+                centre = by_group(A) / by_group(m_h)
+                lonely_value = f * (A - centre[g_c]) ** 2
             elif design.lonely == "average":
                 lonely_value = np.nan
             else:  # certainty, remove: the stratum adds nothing

@@ -21,22 +21,29 @@ DESIGN_ARGS = {
 KEYS = ["design", "lonely", "stat", "variable", "by", "ci", "variance"]
 
 
-def _load():
-    data = pd.read_csv(FIXTURES / "design_data.csv")
+def _load(data_file, results_file):
+    data = pd.read_csv(FIXTURES / data_file)
     numbers = ["estimate", "se", "ci_lower", "ci_upper", "deff", "df"]
-    results = pd.read_csv(FIXTURES / "design_results.csv", keep_default_na=False,
+    results = pd.read_csv(FIXTURES / results_file, keep_default_na=False,
                           na_values={c: ["", "NA"] for c in numbers},
                           dtype={"by": str, "domain": str})
     return data, results
 
 
-DATA, RESULTS = _load()
+DATA, RESULTS = _load("design_data.csv", "design_results.csv")
 GROUPS = {key: group for key, group in RESULTS.groupby(KEYS)}
-CASES = sorted(GROUPS)
+# survey 4.4-1 changed lonely="adjust" for totals (tests/r/make_lonely_fixtures.R): those cases are
+# checked against survey 4.5 below; every other 4.1.1 case is unchanged in 4.5 and checked here
+CHANGED_IN_4_5 = {key for key in GROUPS if key[1] == "adjust" and key[2] == "total"}
+CASES = sorted(set(GROUPS) - CHANGED_IN_4_5)
+LONELY_DATA, LONELY_RESULTS = _load("lonely_data.csv", "lonely_results.csv")
+LONELY_DATA = pd.concat([DATA[DATA.design == "lonely"], LONELY_DATA], ignore_index=True)
+DESIGN_ARGS["lonely_w"] = dict(weights="w")
+LONELY_GROUPS = {key: group for key, group in LONELY_RESULTS.groupby(KEYS)}
 
 
-def _ours(design, lonely, stat, by, ci, variance):
-    sd = SurveyDesign(DATA[DATA.design == design], ["council", "stratum"], lonely=lonely,
+def _ours(design, lonely, stat, by, ci, variance, data=DATA):
+    sd = SurveyDesign(data[data.design == design], ["council", "stratum"], lonely=lonely,
                       **DESIGN_ARGS[design])
     by_cols = by.split("+") if by else None
     ci = "logit" if ci == "logit-irls" else ci
@@ -82,6 +89,48 @@ def test_matches_r_survey(case):
     np.testing.assert_array_equal(merged.n_r, merged.n)
     if variance == "domain":
         np.testing.assert_array_equal(merged.df_r, merged.df)
+
+
+@pytest.mark.parametrize("case", sorted(LONELY_GROUPS), ids=lambda c: "-".join(x or "all" for x in c))
+def test_lonely_adjust_matches_r_survey_4_5(case):
+    design, lonely, stat, variable, by, ci, variance = case
+    expected = LONELY_GROUPS[case]
+    got = _ours(design, lonely, stat, by, ci, variance, data=LONELY_DATA)
+    merged = expected.merge(got, on="domain", suffixes=("_r", ""), validate="one_to_one")
+    assert len(merged) == len(expected) == len(got)
+    for col in ("estimate", "se", "ci_lower", "ci_upper", "deff"):
+        np.testing.assert_allclose(merged[col], merged[col + "_r"], rtol=1e-9, atol=1e-13, err_msg=col)
+    np.testing.assert_array_equal(merged.n_r, merged.n)
+    np.testing.assert_array_equal(merged.df_r, merged.df)
+
+
+def test_survey_4_5_changed_lonely_adjust_for_totals_only():
+    """The two fixture sets agree wherever 4.5 kept 4.1.1's answer: same design, same domains."""
+    for key, new in LONELY_GROUPS.items():
+        if key[0] != "lonely":
+            continue
+        old = GROUPS[key].set_index("domain")
+        new = new.set_index("domain").loc[old.index]
+        if key[2] == "total":
+            assert not np.allclose(new.se, old.se, rtol=1e-6), key
+        else:
+            np.testing.assert_allclose(new.se, old.se, rtol=1e-9, err_msg=str(key))
+    # the whole-design total: 4.1.1 centred the lonely stratum on 0, 4.5 on the mean PSU total
+    whole = ("lonely", "adjust", "total", "y_score", "", "wald", "domain")
+    assert GROUPS[whole].se.iloc[0] == pytest.approx(1131.6237358254216, rel=1e-12)
+    assert LONELY_GROUPS[whole].se.iloc[0] == pytest.approx(947.42076283169501, rel=1e-12)
+
+
+def test_lonely_adjust_total_by_hand():
+    """Strata A (N = 10: y = 2, 4), B (N = 5: y = 3, 5, 7) and lonely L (N = 4: y = 6).
+    Totals z_i = N_h/m_h y_i: A 10, 20; B 5, 25/3, 35/3; L 24; total 79. survey 4.5 centres L on the
+    mean PSU total 79/6 (six respondents), so L adds (1 - 1/4)(24 - 79/6)^2; A adds
+    (1 - 2/10) 2 (10 - 15)^2 + (20 - 15)^2 = 80 and B adds (1 - 3/5) 3/2 * 2 (10/3)^2 = 40/3."""
+    data = pd.DataFrame({"s": list("AABBBL"), "N": [10, 10, 5, 5, 5, 4], "y": [2.0, 4, 3, 5, 7, 6]})
+    got = SurveyDesign(data, "s", population="N", lonely="adjust").total("y")
+    lonely = 0.75 * (24 - 79 / 6) ** 2
+    assert got.estimate.iloc[0] == pytest.approx(79, rel=1e-12)
+    assert got.se.iloc[0] == pytest.approx(np.sqrt(80 + 40 / 3 + lonely), rel=1e-12)
 
 
 def test_lonely_fail_names_the_stratum():
