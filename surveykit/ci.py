@@ -100,6 +100,16 @@ def effective_sample_size(estimate, se, n, unit_variance=None):
     return np.where(same, n, np.where(_no_variance(p, se), np.inf, ratio))
 
 
+def join_notes(first, second):
+    """Two arrays of notes joined with "; " where both say something."""
+    first = np.asarray(first, dtype=object)
+    second = np.asarray(second, dtype=object)
+    both = (first != "") & (second != "")
+    out = np.where(first != "", first, second)
+    out[both] = first[both] + "; " + second[both]
+    return out
+
+
 def check_method(method, *, proportion):
     """Raise a clear error for an unknown method or a proportion-only method on a mean."""
     if method not in METHODS:

@@ -39,12 +39,6 @@ def _as_list(columns):
     return list(columns)
 
 
-def _join_notes(first, second):
-    """Two arrays of notes joined with "; " where both say something."""
-    both = (first != "") & (second != "")
-    return np.where(both, first + "; " + second, np.where(first != "", first, second))
-
-
 class SurveyDesign:
     """A stratified single-stage sample with finite population correction.
 
@@ -253,7 +247,7 @@ class SurveyDesign:
                    ci_upper=upper, n=stats.n[keep].astype(np.int64),
                    population=stats.population[keep], df=stats.df[keep].astype(np.int64),
                    deff=stats.deff[keep], n_eff=stats.n_eff[keep],
-                   note=_join_notes(stats.note[keep], ci_note))
+                   note=ci_methods.join_notes(stats.note[keep], ci_note))
         return pd.DataFrame(out)
 
     def _stack(self, kind, numerators, denominators):

@@ -84,7 +84,7 @@ class _Steps:
 
 
 def run_job(return_path, *, survey, year, population, councils=None, out, breakdowns=None,
-            ci="wald", framework=None, strict=False, plots=False, spine=(), quiet=False) -> dict:
+            ci="logit", framework=None, strict=False, plots=False, spine=(), quiet=False) -> dict:
     """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv,
     results.xlsx and run.json. Returns the run summary (also in run.json)."""
     out = Path(out)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from surveykit.ci import PROPORTION_ONLY
+from surveykit.ci import PROPORTION_ONLY, join_notes
 from surveykit.errors import SurveyKitError
 from surveykit.tables import publishing_rules
 from surveykit.weights import ENGLAND
@@ -22,6 +22,7 @@ from surveykit.weights import ENGLAND
 # The splits NHS Digital publishes (with Total): Male, Female, 18-64, 65 and over. None = every group.
 PUBLISHED_SPLITS = {"sex": ["Male", "Female"], "age_group": None}
 NHS_Z = 1.96  # NHS Digital's margin of error multiplier
+NOTE_CUT = "the interval ran past the 0-100 scale and is cut at its end"
 COLUMNS = ["measure", "measure_name", "area_level", "area_code", "area_name", "breakdown", "group",
            "estimate", "se", "ci_lower", "ci_upper", "margin_of_error", "respondents", "population",
            "suppressed", "df", "deff", "n_eff", "note"]
@@ -56,12 +57,15 @@ def _splits(design, breakdowns):
     return [None] + chosen + [b for b in extra if b not in chosen]
 
 
-def ascof(design, breakdowns=None, ci="wald", level=0.95, measures=None, framework=None) -> pd.DataFrame:
+def ascof(design, breakdowns=None, ci="logit", level=0.95, measures=None, framework=None) -> pd.DataFrame:
     """Tidy ASCOF results (unrounded) for every measure, area and group.
 
     `design` comes from `surveykit.weight`. `breakdowns` adds splits beyond the published sex and
     age splits (e.g. "stratum", "support_reason", "ethnicity", "age_band"). `ci` is the interval
-    method for proportions; scores use "wald" when `ci` is a proportion-only method. `framework`
+    method for proportions: "logit" by default (R svyciprop's default), whose interval stays inside
+    0-100; scores use "wald" when `ci` is a proportion-only method. A proportion's interval from
+    "wald" or "wald-t" that runs past 0 or 100 is cut there, with a note. `margin_of_error` is NHS
+    Digital's 1.96 x SE whatever the interval method. `framework`
     (e.g. "ascof-2023-24", from questionnaires/ascof-codes.yaml) adds `framework_code`, each
     measure's code in that framework ("" where it has none); `measure` keeps the spec's code.
     """
@@ -121,4 +125,10 @@ def _tidy(est: pd.DataFrame, level_name, area_col, split, scale) -> pd.DataFrame
     frame["respondents"] = est["n"].to_numpy()
     for col in ("population", "df", "deff", "n_eff", "note"):
         frame[col] = est[col].to_numpy()
+    if scale == 100.0:  # a percentage's interval stays on the scale
+        cut = ((frame["ci_lower"] < 0) | (frame["ci_upper"] > 100)).to_numpy()
+        if cut.any():
+            frame["ci_lower"] = frame["ci_lower"].clip(lower=0.0)
+            frame["ci_upper"] = frame["ci_upper"].clip(upper=100.0)
+            frame["note"] = join_notes(frame["note"].to_numpy(), np.where(cut, NOTE_CUT, ""))
     return frame

@@ -175,6 +175,9 @@ def _publish(frame: pd.DataFrame, section: dict, row_label: pd.Series,
     suppressed = row_label != ""
     for column in present:
         rule = section["values"][column]
+        if rule.get("text"):
+            out[column] = frame[column].fillna("").astype("str").where(~suppressed, row_label)
+            continue
         values = _numeric_column(frame, column)
         if "nearest" in rule:
             text = _format_multiples(values, rule["nearest"])
@@ -190,8 +193,9 @@ def publish_ascof(results: pd.DataFrame) -> pd.DataFrame:
     """Published ASCOF table from tidy unrounded results (docs/contracts.md, "ASCOF results").
 
     A measure is suppressed where its base is below ``min_base`` (each split separately) or the
-    results already say ``suppressed``: every value of that row becomes the label. Other values are
-    rounded as text; a missing value reads "[x]". Extra columns (df, deff ...) are not published.
+    results already say ``suppressed``: every value of that row, its note included, becomes the
+    label. Other values are rounded as text; a missing value reads "[x]" and the note says why
+    where the estimator knew. Extra columns (df, deff ...) are not published.
     """
     rules = publishing_rules()
     section = rules["ascof"]

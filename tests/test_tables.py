@@ -170,6 +170,21 @@ def test_publish_ascof_suppresses_small_bases_in_every_value_column():
             assert values == ["50.0", "1.00", "48.0", "52.0", "2.0", shown, "1000"], key
 
 
+def test_publish_ascof_carries_the_note_and_hides_it_with_the_row():
+    results = pd.DataFrame([
+        _ascof_row("E1", ci_lower=np.nan, ci_upper=np.nan, note="design df is 0 (one respondent per stratum)"),
+        _ascof_row("E2", note=""),
+        _ascof_row("E3", respondents=2, note="variance is 0 (census domain, or every answer the same)"),
+        _ascof_row("E4", respondents=0, note="no respondents"),
+    ])
+    out = publish_ascof(results).set_index("area_code")
+    assert list(out.columns)[-2:] == ["note", "suppressed"]
+    assert out.loc["E1", "note"] == "design df is 0 (one respondent per stratum)"
+    assert out.loc["E1", ["ci_lower", "ci_upper"]].tolist() == ["[x]", "[x]"]
+    assert out.loc["E2", "note"] == ""
+    assert out.loc["E3", "note"] == "[c]" and out.loc["E4", "note"] == "[w]"
+
+
 def test_publish_ascof_marks_single_missing_values_not_available():
     results = pd.DataFrame([_ascof_row("E1", se=np.nan, ci_lower=np.nan, ci_upper=np.nan,
                                        margin_of_error=np.nan)])
