@@ -91,7 +91,9 @@ def question_tables(design) -> pd.DataFrame:
         with np.errstate(invalid="ignore", divide="ignore"):
             share = sums["wp"] / sums["pop"]
             se = np.sqrt(sums["var"]) / sums["pop"]
-        a, j = np.nonzero(sums["m"] > 0)
+        # every area x answer, answered or not: a question no one in an area answered still has
+        # its rows (base 0, published "[w]"), as NHS Digital's annex tables add the missing rows
+        a, j = np.divmod(np.arange(sums["m"].size), sums["m"].shape[1])
         parts.append(pd.DataFrame({
             "key": j, "area_level": level_name, "area_code": np.asarray(area_codes)[a],
             "percent": 100 * share[a, j], "margin_of_error": 100 * NHS_Z * se[a, j],

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from surveykit.ci import PROPORTION_ONLY, join_notes
+from surveykit.ci import NOTE_EMPTY, PROPORTION_ONLY, join_notes
 from surveykit.errors import SurveyKitError
 from surveykit.tables import publishing_rules
 from surveykit.weights import ENGLAND
@@ -89,10 +89,13 @@ def ascof(design, breakdowns=None, ci="logit", level=0.95, measures=None, framew
                     continue
                 est = estimator(chosen, by=by or None, ci=method, level=level, variance=variance)
                 parts.append(_tidy(est, level_name, area_col, split, scale))
-    out = pd.concat(parts, ignore_index=True)
-    for split, groups in PUBLISHED_SPLITS.items():
-        if groups is not None and split not in (breakdowns or []):
-            out = out[(out["breakdown"] != split) | out["group"].isin(groups)]
+    keys = ["measure", "area_level", "area_code", "breakdown", "group"]
+    out = _every_row(design, codes, breakdowns).merge(pd.concat(parts, ignore_index=True), on=keys,
+                                                      how="left", validate="one_to_one")
+    nobody = out["respondents"].isna().to_numpy()  # a group or area in which no one answered
+    out["respondents"] = out["respondents"].fillna(0).astype("int64")
+    out["population"] = out["population"].fillna(0.0)
+    out["note"] = out["note"].where(~nobody, NOTE_EMPTY)
     names = area_names(design)
     out["area_name"] = out["area_code"].map(names).fillna(out["area_code"])
     out["measure_name"] = out["measure"].map({c: spec.measures[c].name for c in codes})
@@ -108,6 +111,35 @@ def ascof(design, breakdowns=None, ci="logit", level=0.95, measures=None, framew
         codes_in = {c: spec.measure_code(c, framework) or "" for c in codes}
         out.insert(1, "framework_code", out["measure"].map(codes_in).astype("str"))
     return out
+
+
+def _every_row(design, codes, breakdowns) -> pd.DataFrame:
+    """Every row the tables publish: each measure x area x group of each split, whether or not anyone
+    there answered, so a council with no men still has a Male row (published "[w]") and a measure
+    nobody in an area answered still has its rows. Groups are the breakdown's categories in the
+    spec's order, only the published ones for sex unless sex is asked for as a breakdown."""
+    frames = []
+    for level_name, area_col in area_levels(design):
+        areas = ([ENGLAND[0]] if area_col is None else
+                 sorted(design.data[area_col].dropna().astype("str").unique()))
+        for split in _splits(design, breakdowns):
+            groups = ["Total"] if split is None else _groups(design, split, breakdowns)
+            frames.append(pd.MultiIndex.from_product(
+                [codes, [level_name], areas, ["total" if split is None else split], groups],
+                names=["measure", "area_level", "area_code", "breakdown", "group"]).to_frame(index=False))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _groups(design, split, breakdowns) -> list[str]:
+    column = design.data[split]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        groups = list(column.cat.categories)
+    else:
+        groups = sorted(column.dropna().unique())
+    published = PUBLISHED_SPLITS.get(split)
+    if published is not None and split not in (breakdowns or []):
+        groups = [g for g in groups if g in published]
+    return [str(g) for g in groups]
 
 
 def _tidy(est: pd.DataFrame, level_name, area_col, split, scale) -> pd.DataFrame:

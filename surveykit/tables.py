@@ -225,7 +225,9 @@ def publish_questions(questions: pd.DataFrame) -> pd.DataFrame:
     """Published question table: weighted percentage answering each code, by area.
 
     The whole question in an area is suppressed by its base (those answering the question):
-    "[w]" none, "[c]" 1-2. An answer given by 0-1 people has no margin of error ("[w]").
+    "[w]" none, "[c]" 1-2, as NHS Digital's annex tables do. Below that, an answer given by 1 or 2
+    people is published (its percentage rests on the whole base), but one given by nobody has no
+    margin of error ("[w]": no respondents) and one given by one person has none either ("[c]").
     """
     rules = publishing_rules()
     section = rules["questions"]
@@ -238,7 +240,8 @@ def publish_questions(questions: pd.DataFrame) -> pd.DataFrame:
     if "margin_of_error" in out.columns and "respondents" in questions.columns:
         answering = _numeric_column(questions, "respondents")
         no_margin = (row_label == "") & (answering <= section["margin_needs_respondents_above"])
-        out["margin_of_error"] = out["margin_of_error"].where(~no_margin, rules["labels"]["none"])
+        label = np.where(answering == 0, rules["labels"]["none"], rules["labels"]["low"])
+        out["margin_of_error"] = out["margin_of_error"].where(~no_margin, pd.Series(label, index=out.index))
     answer = questions["answer"]
     if pd.api.types.is_numeric_dtype(answer) and bool((answer.dropna() % 1 == 0).all()):
         out["answer"] = answer.astype("Int64")

@@ -215,10 +215,36 @@ def test_a_published_row_without_an_interval_says_why(small_run):
     three = ReturnDesign(data, spec=design.spec, councils=design.councils,
                          survey_return=design.survey_return, lonely=design.lonely)
     res = sk.ascof(three, breakdowns=["ethnicity"], measures=["1B"])
-    no_df = res[(res["group"] == "Only one per stratum") & (res["area_level"] == "council")]
+    no_df = res[(res["group"] == "Only one per stratum") & (res["area_code"] == council)]
     assert len(no_df) == 1 and no_df["respondents"].iloc[0] == 3 and no_df["df"].iloc[0] == 0
     published = sk.publish_ascof(res).loc[no_df.index]
     assert (published["ci_lower"] == "[x]").all() and (published["ci_upper"] == "[x]").all()
     assert published["note"].str.contains("design df is 0").all()
     assert published["margin_of_error"].str.fullmatch(r"\d+\.\d").all()  # the margin is still shown
+
+
+def test_groups_and_areas_with_no_respondents_keep_their_rows(small_run):
+    """A council with no men still has a Male row, and a council where nobody answered a measure
+    still has its rows: published "[w]" (no respondents) in every value column, never dropped."""
+    _, _, design = small_run
+    data = design.data.copy()
+    councils = sorted(data["council"].unique())
+    no_men, nobody = councils[0], councils[1]
+    data.loc[(data["council"] == no_men) & (data["sex"] == "Male"), "sex"] = "Female"
+    data.loc[data["council"] == nobody, "1B"] = np.nan
+    changed = ReturnDesign(data, spec=design.spec, councils=design.councils,
+                           survey_return=design.survey_return, lonely=design.lonely)
+    res = sk.ascof(changed, measures=["1B", "1A"])
+    per_area = res.groupby(["measure", "area_code"]).size()
+    assert (per_area == 5).all()  # Total, Male, Female, 18-64, 65 and over everywhere
+    men = res[(res["area_code"] == no_men) & (res["group"] == "Male")]
+    assert len(men) == 2 and (men["respondents"] == 0).all() and men["estimate"].isna().all()
+    assert (men["note"] == "no respondents").all()
+    empty = res[(res["area_code"] == nobody) & (res["measure"] == "1B")]
+    assert len(empty) == 5 and (empty["respondents"] == 0).all()
+    published = sk.publish_ascof(pd.concat([men, empty]))
+    for column in ["estimate", "se", "ci_lower", "ci_upper", "margin_of_error", "respondents", "note"]:
+        assert (published[column] == "[w]").all(), column
+    # the other measure in the same council is untouched
+    assert (res[(res["area_code"] == nobody) & (res["measure"] == "1A")]["respondents"] > 0).any()
 
