@@ -380,6 +380,7 @@ class _Stats:
                 Q_dev = by_cell(dev * dev)
             # a cell whose deviations are all within rounding of its mean has answers that agree
             agree = Q_dev <= count * (_ROUNDING * scale) ** 2
+            rounded = agree & (Q_dev > 0)  # agreeing cells whose deviations rounding left nonzero
             Q_dev[agree] = 0.0
             Xc = X[g_c]
             A_u = Sw * u_c  # sum over the cell of w u
@@ -389,8 +390,8 @@ class _Stats:
                 Q = w_c * w_c * Q_dev / (Xc * Xc)
                 S_uu = by_group(w_c * Q_dev + Sw * (u_c - u_mean[g_c]) ** 2)
             else:  # weights vary within a cell, so z = w u / X is summed row by row
-                if (agree & (Q_dev > 0)).any():
-                    dev = np.where(agree.take(cell), 0.0, dev)
+                if rounded.any():
+                    dev = np.where(rounded.take(cell), 0.0, dev)
                 u = dev + u_c.take(cell)
                 t = w * u
                 T = by_cell(t)

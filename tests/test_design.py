@@ -225,15 +225,20 @@ def _domain_variance_by_hand(df, column, in_domain, population="N", strata="st")
     return p, var
 
 
+# weights for which each stratum's weighted mean of the women's 0.1 is 0.1 only up to rounding
+_WEIGHTS = [2.706, 4.767, 0.978, 4.759, 1.766, 2.29, 4.19, 2.223, 2.883, 0.43, 3.842, 2.829, 1.85]
+
+
 @pytest.mark.parametrize("variance", ["domain", "nhs"])
-def test_a_domain_whose_answers_agree_has_no_variance(variance):
-    d = SurveyDesign(_agreeing(), "st", population="N")
+@pytest.mark.parametrize("weighting", [dict(population="N"), dict(weights="w")])
+def test_a_domain_whose_answers_agree_has_no_variance(variance, weighting):
+    d = SurveyDesign(_agreeing().assign(w=_WEIGHTS), "st", **weighting)
     women = d.proportion("y", by="sex", variance=variance).set_index("sex").loc["F"]
     assert women["estimate"] == pytest.approx(1.0, abs=1e-15)
     assert women["se"] == pytest.approx(0.0, abs=1e-15)  # B - A^2/m left about 3e-9 here
     score = d.mean("s", by="sex", variance=variance).set_index("sex").loc["F"]
     assert score["estimate"] == pytest.approx(0.1, rel=1e-15)
-    assert score["se"] == pytest.approx(0.0, abs=1e-17)
+    assert score["se"] == pytest.approx(0.0, abs=1e-20)
 
 
 def test_every_interval_of_a_unanimous_domain_is_in_range():
