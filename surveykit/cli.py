@@ -28,7 +28,7 @@ def _add_inputs(p, population_required=False):
 def _add_shared_options(p):
     p.add_argument("--breakdowns", nargs="*", default=None,
                    help="extra breakdowns beyond the published splits (e.g. stratum support_reason)")
-    p.add_argument("--ci", default="wald", help="interval method (wald, wald-t, logit, xlogit, asin, beta, wilson)")
+    p.add_argument("--ci", default="logit", help="proportions' interval: logit (default), wald, wald-t, xlogit, asin, beta, wilson")
     p.add_argument("--framework", default=None,
                    help="also label measures with their code in this ASCOF framework (e.g. ascof-2023-24)")
     p.add_argument("--strict", action="store_true", help="stop at the first error in the return")

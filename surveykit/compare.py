@@ -8,12 +8,15 @@ Var(council - England) = Var_c + Var_E - 2 (N_c / N_E) Var_c. For breakdowns (se
 formula treats the estimated group populations as fixed, as NHS Digital's method does.
 
 Funnel limits (Spiegelhalter 2005, Stat Med 24:1185) use each council's effective sample size
-(n_eff). Two kinds: the normal approximation p0 +/- z sqrt(p0(1-p0)/n) (or sigma/sqrt(n) for scores),
+n_eff = s^2/SE^2 (p(1-p)/SE^2 for a proportion: `surveykit.ci.effective_sample_size`, the n_eff of the
+Wilson and Korn-Graubard intervals), so a council on the funnel's edge is one whose own SE puts it
+there. Two kinds: the normal approximation p0 +/- z sqrt(p0(1-p0)/n) (or sigma/sqrt(n) for scores),
 the default and the only one that takes an over-dispersion adjustment; and, for proportions, the
 exact binomial limits interpolated as in the paper's Appendix A.1.1, (r_p - alpha)/n. PHE Fingertips'
 Wilson-score-based limits (PHEindicatormethods) are a third convention, not implemented here.
 Over-dispersion (Spiegelhalter 2005, Qual Saf Health Care 14:347): z-scores winsorised at 10%/90%
-by his rank rule, phi = mean(z_w^2); multiplicative limits inflate by sqrt(phi) when phi > 1;
+by his rank rule, phi = mean(z_w^2); multiplicative limits inflate by sqrt(max(phi, 1)), never
+narrowing below the limits of no over-dispersion, everywhere phi is used (limits, z-scores, flags);
 additive limits add DerSimonian-Laird tau2.
 """
 
@@ -170,16 +173,25 @@ def _exact_binomial_quantile(prob, n, p0):
     return (r - alpha) / n
 
 
+def inflation(phi: float) -> float:
+    """The multiplicative over-dispersion factor applied to variances: max(phi, 1).
+
+    phi < 1 (councils closer together than chance alone) is no reason to narrow the limits.
+    """
+    return max(float(phi), 1.0)
+
+
 def funnel_limits(target, n, level, *, kind, sigma=None, method="normal", phi=1.0, tau2=0.0):
     """Lower and upper control limits around `target` at sample size(s) `n`, in the measure's units.
 
     kind "proportion" (target and limits in percent) or "mean" (needs `sigma`, the unit SD).
-    method "normal": target +/- z * sqrt(phi * s(n)^2 + tau2), s(n) = sqrt(p0(1-p0)/n) or sigma/sqrt(n);
-    method "exact" (proportions only, no over-dispersion): Spiegelhalter's interpolated binomial limits
-    with n rounded to a whole number (effective sample sizes are not whole).
+    method "normal": target +/- z * sqrt(max(phi, 1) * s(n)^2 + tau2), s(n) = sqrt(p0(1-p0)/n) or
+    sigma/sqrt(n); method "exact" (proportions only, no over-dispersion): Spiegelhalter's interpolated
+    binomial limits with n rounded to a whole number (effective sample sizes are not whole).
     Proportion limits are clipped to 0-100.
     """
     n = np.asarray(n, dtype=float)
+    phi = inflation(phi)
     if method == "exact":
         if kind != "proportion":
             raise SurveyKitError("exact funnel limits exist only for proportions; use method='normal'")
@@ -253,14 +265,22 @@ class Funnel:
     levels: tuple
     councils: pd.DataFrame
 
+    @property
+    def used_phi(self) -> float:
+        """The variance inflation the limits and z-scores use: max(phi, 1), or 1 without it."""
+        return inflation(self.phi) if self.overdispersion == "multiplicative" else 1.0
+
+    @property
+    def used_tau2(self) -> float:
+        return self.tau2 if self.overdispersion == "additive" else 0.0
+
     def limits(self, n):
         """Limits at sample sizes n (for drawing the funnel): a DataFrame n, lower_95, upper_95, ..."""
         out = pd.DataFrame({"n": np.asarray(n, dtype=float)})
-        phi = self.phi if self.overdispersion == "multiplicative" else 1.0
-        tau2 = self.tau2 if self.overdispersion == "additive" else 0.0
         for level in self.levels:
             lower, upper = funnel_limits(self.target, out["n"], level, kind=self.kind,
-                                         sigma=self.sigma, method=self.method, phi=phi, tau2=tau2)
+                                         sigma=self.sigma, method=self.method, phi=self.used_phi,
+                                         tau2=self.used_tau2)
             out[f"lower_{level_suffix(level)}"] = lower
             out[f"upper_{level_suffix(level)}"] = upper
         return out
@@ -291,8 +311,8 @@ def funnel(results, measure, *, kind, breakdown="total", group="Total", method="
 
     target defaults to England's estimate (else the population-weighted council mean). For mean
     scores the unit SD is England's se * sqrt(n_eff) (else pooled over councils). overdispersion:
-    "none", "multiplicative" (phi from winsorised z-scores, limits inflated by sqrt(phi) when phi > 1)
-    or "additive" (DerSimonian-Laird tau2 from the same winsorised z-scores).
+    "none", "multiplicative" (phi from winsorised z-scores, limits and z-scores inflated by
+    sqrt(max(phi, 1))) or "additive" (DerSimonian-Laird tau2 from the same winsorised z-scores).
     """
     _require_columns(results, ["measure", "area_level", "area_code", "area_name", "breakdown",
                                "group", "estimate", "se", "population", n_column], "ASCOF results")
@@ -326,8 +346,6 @@ def funnel(results, measure, *, kind, breakdown="total", group="Total", method="
     z_raw = (estimate - target) / s
     phi = dispersion_ratio(z_raw, winsor)
     tau2 = dersimonian_laird_tau2(phi, s)
-    used_phi = max(phi, 1.0) if overdispersion == "multiplicative" else 1.0
-    used_tau2 = tau2 if overdispersion == "additive" else 0.0
     result = Funnel(measure=measure, kind=kind, breakdown=breakdown, group=group, target=target,
                     sigma=sigma, method=method, overdispersion=overdispersion, phi=phi, tau2=tau2,
                     levels=tuple(levels), councils=pd.DataFrame())
@@ -335,7 +353,7 @@ def funnel(results, measure, *, kind, breakdown="total", group="Total", method="
     out = pd.DataFrame({"area_code": rows["area_code"].to_numpy(),
                         "area_name": rows["area_name"].to_numpy(),
                         "estimate": estimate, "n": n,
-                        "z": (estimate - target) / np.sqrt(used_phi * s ** 2 + used_tau2)})
+                        "z": (estimate - target) / np.sqrt(result.used_phi * s ** 2 + result.used_tau2)})
     limits = result.limits(n)
     for level in levels:
         suffix = level_suffix(level)

@@ -20,6 +20,15 @@ LONELY = ("fail", "certainty", "remove", "adjust", "average")
 VARIANCES = ("domain", "nhs")
 # R survey's onestrat treats a stratum with sampling fraction complement below this as a census
 _CENSUS_FPC = 1e-7
+# NHS Digital's breakdown variance counts as silent when it is below this share of the group's sum of
+# squared linearised values (its scale); centred sums leave at most ~1e-30 there by rounding
+_SILENT = 1e-24
+# Relative distance below which two values are the same number up to rounding (a few ulps)
+_ROUNDING = 4 * np.finfo(float).eps
+_NHS_SILENT = "NHS breakdown variance is 0 although answers differ ({}); the domain variance is used"
+NOTE_NHS_SINGLE = _NHS_SILENT.format("each group-stratum cell has one respondent")
+NOTE_NHS_AGREE = _NHS_SILENT.format("the answers within each group-stratum cell are all the same")
+NOTE_NHS_BOTH = _NHS_SILENT.format("each group-stratum cell has one respondent or answers all the same")
 
 
 def _as_list(columns):
@@ -39,6 +48,9 @@ class SurveyDesign:
     (no fpc unless population is also given). lonely: what a stratum with one respondent
     contributes to the variance, as R's options(survey.lonely.psu=): "fail", "certainty",
     "remove", "adjust" or "average" (survey.adjust.domain.lonely is R's default, FALSE).
+    "adjust" is R survey 4.4-1 and later (4.5): the lonely stratum's total is centred on the mean
+    PSU total of the strata the domain touches; survey 4.1.1 centred it on 0, which differs for
+    totals only.
     """
 
     def __init__(self, data, strata, population=None, weights=None, lonely="fail"):
@@ -224,19 +236,18 @@ class SurveyDesign:
                        n_domains, len(names), variance)
 
         keep = np.flatnonzero(stats.n > 0)
-        lower, upper, note = ci_methods.interval(stats.estimate[keep], stats.se[keep],
-                                                 stats.df[keep], stats.n[keep], ci, level)
+        lower, upper, ci_note = ci_methods.interval(stats.estimate[keep], stats.se[keep],
+                                                    stats.df[keep], stats.n[keep], ci, level)
         out = {}
         if many:
             out["variable"] = np.asarray(names, dtype=object)[keep // n_domains]
         for col in by_cols:
             out[col] = labels[col].to_numpy()[keep % n_domains]
-        with np.errstate(divide="ignore", invalid="ignore"):  # deff 0 (no variance): n_eff is inf
-            n_eff = stats.n[keep] / stats.deff[keep]
         out.update(estimate=stats.estimate[keep], se=stats.se[keep], ci_lower=lower,
                    ci_upper=upper, n=stats.n[keep].astype(np.int64),
                    population=stats.population[keep], df=stats.df[keep].astype(np.int64),
-                   deff=stats.deff[keep], n_eff=n_eff, note=note)
+                   deff=stats.deff[keep], n_eff=stats.n_eff[keep],
+                   note=ci_methods.join_notes(stats.note[keep], ci_note))
         return pd.DataFrame(out)
 
     def _stack(self, kind, numerators, denominators):
@@ -274,14 +285,20 @@ class SurveyDesign:
 class _Stats:
     """Estimates, variances, df and design effects for every (variable, domain) at once.
 
-    Rows are summed once into cells (variable x domain x stratum): counts and weighted sums of
-    y, x, their squares and cross-products. Everything after that works on cells, not rows.
-    The variance of a domain is, as R's onestrat computes it,
+    Rows are summed once into cells (variable x domain x stratum); everything after that works on
+    cells, not rows. The variance of a domain is, as R's onestrat computes it,
         sum over strata h of f_h * m_h / (m_h - 1) * sum_i (z_i - zbar_h)^2,
-    with z_i = w_i * u_i the linearised value (zero outside the domain), m_h the stratum's
-    respondents to the variable and f_h = 1 - m_h / N_h; per cell that is
-    f_h m_h/(m_h-1) (B - A^2/m_h) with A = sum z and B = sum z^2 over the cell's rows.
-    Linearised values: mean u = (y - R)/W, ratio u = (y - R x)/X, total u = y.
+    with z_i = w_i * u_i / X the linearised value (zero outside the domain), m_h the stratum's
+    respondents to the variable, f_h = 1 - m_h / N_h and linearised values u = y - R (mean),
+    y - R x (ratio), y (total). A domain's rows in stratum h are one cell c, so with
+    A_c = sum_c z and Q_c = sum_c (z - A_c/m_c)^2 that stratum's sum of squares is
+        Q_c + A_c^2 (1/m_c - 1/m_h),
+    a sum of two terms that are never negative. Q_c is summed about the cell's own mean (a second
+    pass over the rows), and A_c is the cell's weight times its mean's distance from the domain's
+    estimate, which for a mean is itself taken about one of the domain's own cell means. Values
+    within a few units of rounding of each other count as equal, so a cell whose answers agree has
+    Q_c = 0 exactly and a domain whose answers all agree has a variance of exactly 0, where
+    B - A^2/m (sums of squares minus squared sums) would leave rounding error behind.
     """
 
     def __init__(self, design, kind, rows, vi, y, x, cells, n_domains, n_vars, variance):
@@ -293,14 +310,7 @@ class _Stats:
         s_c = v_c * H + np.tile(cell_stratum, n_vars)
         g_c = v_c * (D + 1) + d_c
         cell = vi * K + cell_of_row[rows]
-
-        shift = np.zeros(n_vars)
-        if kind in ("mean", "proportion"):
-            # the mean moves with a shift of y and its variance does not; centring each variable
-            # keeps the sums of squares below free of cancellation
-            shift = np.bincount(vi, y, minlength=n_vars) / np.maximum(
-                np.bincount(vi, minlength=n_vars), 1)
-            y = y - shift[vi]
+        ratio = kind == "ratio"
 
         def by_cell(values=None):
             return np.bincount(cell, values, minlength=n_cells).astype(float)
@@ -311,100 +321,160 @@ class _Stats:
             f_s = 1 - m_s / np.tile(design._population, n_vars)
         else:
             f_s = np.ones(n_vars * H)
-        if design._weights is None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                wc = np.tile(design._population, n_vars)[s_c] / m_s[s_c]
-            wc = np.where(count > 0, wc, 0.0)
-            wc2 = wc * wc
-            Sy, Syy = by_cell(y), by_cell(y * y)
-            Sw, Swy, Swy2 = wc * count, wc * Sy, wc * Syy
-            Sw2, Sw2y, Sw2y2 = wc2 * count, wc2 * Sy, wc2 * Syy
-            nonzero = count
-            if kind == "ratio":
-                Sx, Sxx, Sxy = by_cell(x), by_cell(x * x), by_cell(x * y)
-                Swx, Swx2, Swxy = wc * Sx, wc * Sxx, wc * Sxy
-                Sw2x2, Sw2xy = wc2 * Sxx, wc2 * Sxy
-        else:
-            w = design._weights[rows]
-            w2 = w * w
-            Sw, Swy, Swy2 = by_cell(w), by_cell(w * y), by_cell(w * y * y)
-            Sw2, Sw2y, Sw2y2 = by_cell(w2), by_cell(w2 * y), by_cell(w2 * y * y)
-            nonzero = by_cell(w != 0)
-            if kind == "ratio":
-                Swx, Swx2, Swxy = by_cell(w * x), by_cell(w * x * x), by_cell(w * x * y)
-                Sw2x2, Sw2xy = by_cell(w2 * x * x), by_cell(w2 * x * y)
-        if kind in ("mean", "proportion"):  # a ratio with x = 1
-            Swx, Swx2, Swxy, Sw2x2, Sw2xy = Sw, Sw, Swy, Sw2, Sw2y
-
-        used = np.flatnonzero((count > 0) & (d_c < D))
+        occupied = count > 0
+        used = np.flatnonzero(occupied & (d_c < D))
         g, s = g_c[used], s_c[used]
 
         def by_group(values):
-            return np.bincount(g, values, minlength=n_groups)
+            return np.bincount(g, values[used], minlength=n_groups)
 
-        W = by_group(Sw[used])
-        Y = by_group(Swy[used])
         with np.errstate(divide="ignore", invalid="ignore"):
-            if kind == "total":
-                estimate = Y
-                A, B, Wuu = Swy[used], Sw2y2[used], Swy2[used]
+            if design._weights is None:  # N_h / m_h: one weight per cell
+                w_c = np.where(occupied, np.tile(design._population, n_vars)[s_c] / m_s[s_c], 0.0)
+                w = None
+                Sw = w_c * count
+                ybar = np.where(occupied, by_cell(y) / count, 0.0)
+                xbar = np.where(occupied, by_cell(x) / count, 0.0) if ratio else None
+                nonzero = count
             else:
-                X = by_group(Swx[used])
-                estimate = Y / X
-                R, Xc = estimate[g], X[g]
-                A = (Swy[used] - R * Swx[used]) / Xc
-                B = (Sw2y2[used] - 2 * R * Sw2xy[used] + R * R * Sw2x2[used]) / (Xc * Xc)
-                Wuu = (Swy2[used] - 2 * R * Swxy[used] + R * R * Swx2[used]) / (Xc * Xc)
+                w = design._weights[rows]
+                Sw = by_cell(w)
+                ybar = np.where(Sw > 0, by_cell(w * y) / Sw, 0.0)
+                xbar = np.where(Sw > 0, by_cell(w * x) / Sw, 0.0) if ratio else None
+                nonzero = by_cell(w != 0)
+            W = by_group(Sw)
 
-        m_h, m_cell, f = m_s[s], count[used], f_s[s]
+            # the estimate, and the distance u_c of each cell mean from it (of u = y - R x)
+            if kind == "total":
+                estimate = by_group(Sw * ybar)
+                X = np.ones(n_groups)
+                u_c = ybar
+            elif ratio:
+                X = by_group(Sw * xbar)
+                estimate = by_group(Sw * ybar) / X
+                u_c = ybar - estimate[g_c] * xbar
+            else:  # the mean, taken about one of the domain's own cell means
+                ref = np.zeros(n_groups)
+                ref[g] = ybar[used]
+                gap = ybar - ref[g_c]
+                # cell means within rounding of each other are equal: a domain whose answers all
+                # agree gets exactly its answer as the estimate, and exactly 0 as every u_c
+                gap[np.abs(gap) <= _ROUNDING * np.maximum(np.abs(ybar), np.abs(ref[g_c]))] = 0.0
+                shift = by_group(Sw * gap) / W
+                estimate = ref + shift
+                X = W
+                u_c = gap - shift[g_c]
+
+            # second pass over the rows: deviations from the cell mean, in place
+            dev = ybar.take(cell)
+            np.subtract(y, dev, out=dev)
+            scale = np.abs(ybar)
+            if ratio:
+                R_c = estimate[g_c]
+                dev -= R_c.take(cell) * (x - xbar.take(cell))
+                scale = scale + np.abs(R_c * xbar)
+            if w is None:
+                np.multiply(dev, dev, out=dev)
+                Q_dev = by_cell(dev)
+            else:
+                Q_dev = by_cell(dev * dev)
+            # a cell whose deviations are all within rounding of its mean has answers that agree
+            agree = Q_dev <= count * (_ROUNDING * scale) ** 2
+            rounded = agree & (Q_dev > 0)  # agreeing cells whose deviations rounding left nonzero
+            Q_dev[agree] = 0.0
+            Xc = X[g_c]
+            A_u = Sw * u_c  # sum over the cell of w u
+            u_mean = by_group(A_u) / W
+            if w is None:
+                A = A_u / Xc
+                Q = w_c * w_c * Q_dev / (Xc * Xc)
+                S_uu = by_group(w_c * Q_dev + Sw * (u_c - u_mean[g_c]) ** 2)
+            else:  # weights vary within a cell, so z = w u / X is summed row by row
+                if rounded.any():
+                    dev = np.where(rounded.take(cell), 0.0, dev)
+                u = dev + u_c.take(cell)
+                t = w * u
+                T = by_cell(t)
+                t_dev = t - np.where(occupied, T / count, 0.0).take(cell)
+                A = T / Xc
+                Q = by_cell(t_dev * t_dev) / (Xc * Xc)
+                spread = u - u_mean[g_c].take(cell)
+                S_uu = by_group(by_cell(w * spread * spread))
+
+        m_h, m_cell, f = m_s[s_c], count, f_s[s_c]
         census = f < _CENSUS_FPC
         lonely = (m_h == 1) & ~census
-        if lonely.any() and design.lonely == "fail":
-            h = s[np.flatnonzero(lonely)[0]] % H
+        if lonely[used].any() and design.lonely == "fail":
+            h = s[np.flatnonzero(lonely[used])[0]] % H
             raise SurveyKitError(
                 f"stratum {design._stratum_name(h)} has only one respondent "
                 f"for this variable; choose lonely='certainty', 'remove', 'adjust' or 'average'")
         with np.errstate(divide="ignore", invalid="ignore"):
-            if variance == "nhs":
-                # NHS Digital: each stratum x domain cell is a stratum of population
-                # N_h * m_cell / m_h (same sampling fraction); one-respondent cells add nothing
-                spread = np.maximum(B - A * A / m_cell, 0)
-                contrib = np.where(m_cell > 1, f * m_cell / (m_cell - 1) * spread, 0.0)
-            else:
-                spread = np.maximum(B - A * A / m_h, 0)
-                contrib = f * m_h / (m_h - 1) * spread
-                if design.lonely == "adjust":
-                    lonely_value = f * B  # centred on the estimate, not the stratum mean
-                elif design.lonely == "average":
-                    lonely_value = np.nan
-                else:  # certainty, remove: the stratum adds nothing
-                    lonely_value = 0.0
-                contrib = np.where(lonely, lonely_value, contrib)
-            contrib = np.where(census, 0.0, contrib)
-        var = by_group(np.nan_to_num(contrib, nan=0.0))
-        if variance == "domain" and design.lonely == "average":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                var = var * by_group(np.ones(g.size)) / by_group(~np.isnan(contrib))
+            domain = f * m_h / (m_h - 1) * (Q + A * A * (m_h - m_cell) / (m_cell * m_h))
+            if design.lonely == "adjust":
+                # R survey >= 4.4-1: a lonely stratum is centred on the mean PSU total of the
+                # strata the domain touches (onestage's "recentering"), 0 for means and ratios
+                centre = by_group(A) / by_group(m_h)
+                lonely_value = f * (A - centre[g_c]) ** 2
+            elif design.lonely == "average":
+                lonely_value = np.nan
+            else:  # certainty, remove: the stratum adds nothing
+                lonely_value = 0.0
+            domain = np.where(census, 0.0, np.where(lonely, lonely_value, domain))
+            var = by_group(np.nan_to_num(domain, nan=0.0))
+            if design.lonely == "average":
+                var = var * by_group(np.ones(n_cells)) / by_group(~np.isnan(domain))
+        note = np.full(n_groups, "", dtype=object)
+        if variance == "nhs":
+            var, note = self._nhs(var, f, m_cell, Q, A, census, by_group)
 
-        n = by_group(count[used])
-        n_used = by_group(nonzero[used])
-        df = n_used - by_group(nonzero[used] > 0)
+        n = by_group(count)
+        n_used = by_group(nonzero)
+        df = n_used - by_group(nonzero > 0)
         # design effect against SRS without replacement of the same n (R's deff=TRUE):
         # v_srs = S^2(u) * W^2 * (1 - n/W) / n, S^2 the weighted variance of u with n/(n-1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            Zsum = by_group(A)
-            s2 = (by_group(Wuu) - Zsum * Zsum / W) / W * n_used / (n_used - 1)
+            s2 = S_uu / (X * X) / W * n_used / (n_used - 1)
             v_srs = s2 * W * W * (1 - n_used / W) / n_used
             deff = np.where(W < n_used, np.nan, var / v_srs)
-        if kind in ("mean", "proportion"):
-            estimate = estimate + np.repeat(shift, D + 1)
+            unit_variance = S_uu / (X * X) * W  # of the linearised values, divisor W: p(1-p)
 
         def reported(values):  # drop the outside-every-domain group
-            return np.asarray(values, dtype=float).reshape(n_vars, D + 1)[:, :D].ravel()
+            return np.asarray(values).reshape(n_vars, D + 1)[:, :D].ravel()
 
-        self.n = reported(n)
-        self.estimate = np.where(self.n > 0, reported(estimate), np.nan)
-        self.se = np.sqrt(reported(var))
-        self.df = reported(df)
-        self.population = reported(W)
-        self.deff = reported(deff)
+        self.n = reported(n).astype(float)
+        self.estimate = np.where(self.n > 0, reported(estimate).astype(float), np.nan)
+        self.se = np.sqrt(reported(var).astype(float))
+        self.df = reported(df).astype(float)
+        self.population = reported(W).astype(float)
+        self.deff = reported(deff).astype(float)
+        self.note = reported(note)
+        # the toolkit's one effective sample size: the one the beta and Wilson intervals use
+        self.n_eff = ci_methods.effective_sample_size(
+            self.estimate, self.se, self.n,
+            unit_variance=None if kind == "proportion" else reported(unit_variance).astype(float))
+
+    @staticmethod
+    def _nhs(domain_var, f, m_cell, Q, A, census, by_group):
+        """NHS Digital's breakdown variance, and the domain variance where it says nothing.
+
+        NHS Digital treat each stratum x domain cell as a stratum of population N_h * m_cell / m_h
+        (same sampling fraction), so a one-respondent cell adds nothing and a cell whose answers
+        agree adds nothing. A group made only of such cells gets a variance of 0 however much its
+        answers differ between cells; publishing "± 0" would mislead, so there the domain variance is
+        used and the note says which case it was. "0" is judged against the size of the group's
+        linearised values (sum of z^2), not by == 0.
+        """
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nhs_cell = np.where(m_cell > 1, f * m_cell / (m_cell - 1) * Q, 0.0)
+        nhs_cell = np.where(census, 0.0, nhs_cell)
+        var = by_group(nhs_cell)
+        tolerance = _SILENT * by_group(Q + A * A / np.maximum(m_cell, 1))
+        silent = (var <= tolerance) & (domain_var > tolerance)
+        single = by_group(((m_cell == 1) & ~census).astype(float)) > 0
+        agreeing = by_group(((m_cell > 1) & ~census).astype(float)) > 0
+        note = np.full(var.shape, "", dtype=object)
+        note[silent & single & ~agreeing] = NOTE_NHS_SINGLE
+        note[silent & agreeing & ~single] = NOTE_NHS_AGREE
+        note[silent & single & agreeing] = NOTE_NHS_BOTH
+        return np.where(silent, domain_var, var), note

@@ -86,7 +86,7 @@ class _Steps:
 
 
 def run_job(return_path, *, survey, year, population=None, councils=None, out, breakdowns=None,
-            ci="wald", framework=None, strict=False, plots=False, spine=(), quiet=False) -> dict:
+            ci="logit", framework=None, strict=False, plots=False, spine=(), quiet=False) -> dict:
     """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx and
     run.json (and plots/). Returns the run summary (also in run.json); its ``exit_status`` is 3 when
     error-severity problems were found, else 0."""

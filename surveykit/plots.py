@@ -135,7 +135,7 @@ def funnel_plot(funnel: compare.Funnel, *, measure_name=None, highlight=None, la
         handles.append(Line2D([], [], marker="o", linestyle="", color=VERDICT_COLOURS.get(verdict, NEUTRAL)))
         labels.append(text)
     ax.legend(handles, labels, fontsize=7.5, loc="upper right", frameon=False, ncol=2)
-    ax.set_xlabel("Effective sample size (respondents ÷ design effect)", fontsize=9)
+    ax.set_xlabel(f"Effective sample size, n_eff = {_n_eff_formula(funnel)}", fontsize=9)
     ax.set_ylabel("Percent" if funnel.kind == "proportion" else "Score", fontsize=9)
     ax.set_xlim(0, 1.1 * n_max)
     ax.tick_params(labelsize=8)
@@ -143,8 +143,14 @@ def funnel_plot(funnel: compare.Funnel, *, measure_name=None, highlight=None, la
     _title(ax, funnel.measure, measure_name,
            "" if funnel.breakdown == "total" else f" ({funnel.group})")
     _caption(fig, f"{_label(funnel.measure, measure_name)}. {METHOD}; "
-                  f"{funnel.describe()}. {len(councils)} councils.")
+                  f"{funnel.describe()}. n_eff = {_n_eff_formula(funnel)}, the effective sample size "
+                  f"the confidence intervals use. {len(councils)} councils.")
     return fig
+
+
+def _n_eff_formula(funnel):
+    """How the funnel's effective sample size is defined (`surveykit.ci.effective_sample_size`)."""
+    return "p(1 − p) / SE²" if funnel.kind == "proportion" else "s² / SE² (s² the score's variance)"
 
 
 def caterpillar_plot(results, measure, *, measure_name=None, breakdown="total", group="Total",

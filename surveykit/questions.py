@@ -11,7 +11,9 @@ proportion over the area's strata with per-item weights, and everything it needs
 then the textbook one (and `SurveyDesign.proportion`'s, which a test checks to 1e-12):
 p = Σ N_h p_hj / Σ N_h, var = Σ N_h² (1 − m_h/N_h) p_hj (1 − p_hj) / (m_h − 1) / (Σ N_h)², the
 sums over strata where the question was answered, and a stratum with one respondent adds no
-variance (lonely="certainty", NHS Digital's rule).
+variance (lonely="certainty", NHS Digital's rule). The stratum's sum of squares about its own mean,
+m_h p_hj (1 − p_hj) = n_hj (m_h − n_hj) / m_h, is taken from the counts in that form: centred and
+exact, so an answer everyone (or no one) in a stratum gave adds exactly 0, never rounding error.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ def question_tables(design) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(answered, n / m, 0.0)
         fpc = 1 - m / N[:, None]
-        var_h = np.where(m > 1, N[:, None] ** 2 * fpc * p * (1 - p) / (m - 1), 0.0)
+        centred_ss = n * (m - n) / m  # sum over the stratum of (y - p_hj)^2, y the 0/1 answer
+        var_h = np.where(m > 1, N[:, None] ** 2 * fpc * centred_ss / (m * (m - 1)), 0.0)
     pop_h = np.where(answered, N[:, None], 0.0)
 
     area_cols = [c for _, c in area_levels(design) if c is not None]
@@ -88,7 +91,9 @@ def question_tables(design) -> pd.DataFrame:
         with np.errstate(invalid="ignore", divide="ignore"):
             share = sums["wp"] / sums["pop"]
             se = np.sqrt(sums["var"]) / sums["pop"]
-        a, j = np.nonzero(sums["m"] > 0)
+        # every area x answer, answered or not: a question no one in an area answered still has
+        # its rows (base 0, published "[w]"), as NHS Digital's annex tables add the missing rows
+        a, j = np.divmod(np.arange(sums["m"].size), sums["m"].shape[1])
         parts.append(pd.DataFrame({
             "key": j, "area_level": level_name, "area_code": np.asarray(area_codes)[a],
             "percent": 100 * share[a, j], "margin_of_error": 100 * NHS_Z * se[a, j],

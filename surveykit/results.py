@@ -4,7 +4,9 @@ One estimator call per (area level, split, kind of measure): each call estimates
 that kind for all areas and groups at once, so a national return is a handful of vectorised passes.
 Proportions are published as percentages, scores as scores. Margins of error are NHS Digital's
 1.96 × SE; splits use NHS Digital's breakdown variance (`variance="nhs"`), which for totals is the
-same as the textbook stratified variance.
+same as the textbook stratified variance, and which the estimator itself replaces by the domain
+variance (with a note) where it is 0 only because every group-stratum cell has one respondent or
+agrees.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from surveykit.ci import PROPORTION_ONLY
+from surveykit.ci import NOTE_EMPTY, PROPORTION_ONLY, join_notes
 from surveykit.errors import SurveyKitError
 from surveykit.tables import publishing_rules
 from surveykit.weights import ENGLAND
@@ -20,6 +22,7 @@ from surveykit.weights import ENGLAND
 # The splits NHS Digital publishes (with Total): Male, Female, 18-64, 65 and over. None = every group.
 PUBLISHED_SPLITS = {"sex": ["Male", "Female"], "age_group": None}
 NHS_Z = 1.96  # NHS Digital's margin of error multiplier
+NOTE_CUT = "the interval ran past the 0-100 scale and is cut at its end"
 COLUMNS = ["measure", "measure_name", "area_level", "area_code", "area_name", "breakdown", "group",
            "estimate", "se", "ci_lower", "ci_upper", "margin_of_error", "respondents", "population",
            "suppressed", "df", "deff", "n_eff", "note"]
@@ -54,12 +57,15 @@ def _splits(design, breakdowns):
     return [None] + chosen + [b for b in extra if b not in chosen]
 
 
-def ascof(design, breakdowns=None, ci="wald", level=0.95, measures=None, framework=None) -> pd.DataFrame:
+def ascof(design, breakdowns=None, ci="logit", level=0.95, measures=None, framework=None) -> pd.DataFrame:
     """Tidy ASCOF results (unrounded) for every measure, area and group.
 
     `design` comes from `surveykit.weight`. `breakdowns` adds splits beyond the published sex and
     age splits (e.g. "stratum", "support_reason", "ethnicity", "age_band"). `ci` is the interval
-    method for proportions; scores use "wald" when `ci` is a proportion-only method. `framework`
+    method for proportions: "logit" by default (R svyciprop's default), whose interval stays inside
+    0-100; scores use "wald" when `ci` is a proportion-only method. A proportion's interval from
+    "wald" or "wald-t" that runs past 0 or 100 is cut there, with a note. `margin_of_error` is NHS
+    Digital's 1.96 x SE whatever the interval method. `framework`
     (e.g. "ascof-2023-24", from questionnaires/ascof-codes.yaml) adds `framework_code`, each
     measure's code in that framework ("" where it has none); `measure` keeps the spec's code.
     """
@@ -82,13 +88,14 @@ def ascof(design, breakdowns=None, ci="wald", level=0.95, measures=None, framewo
                 if not chosen:
                     continue
                 est = estimator(chosen, by=by or None, ci=method, level=level, variance=variance)
-                if variance == "nhs":
-                    est = _domain_where_nhs_is_silent(est, estimator(chosen, by=by, ci=method, level=level))
                 parts.append(_tidy(est, level_name, area_col, split, scale))
-    out = pd.concat(parts, ignore_index=True)
-    for split, groups in PUBLISHED_SPLITS.items():
-        if groups is not None and split not in (breakdowns or []):
-            out = out[(out["breakdown"] != split) | out["group"].isin(groups)]
+    keys = ["measure", "area_level", "area_code", "breakdown", "group"]
+    out = _every_row(design, codes, breakdowns).merge(pd.concat(parts, ignore_index=True), on=keys,
+                                                      how="left", validate="one_to_one")
+    nobody = out["respondents"].isna().to_numpy()  # a group or area in which no one answered
+    out["respondents"] = out["respondents"].fillna(0).astype("int64")
+    out["population"] = out["population"].fillna(0.0)
+    out["note"] = out["note"].where(~nobody, NOTE_EMPTY)
     names = area_names(design)
     out["area_name"] = out["area_code"].map(names).fillna(out["area_code"])
     out["measure_name"] = out["measure"].map({c: spec.measures[c].name for c in codes})
@@ -106,26 +113,33 @@ def ascof(design, breakdowns=None, ci="wald", level=0.95, measures=None, framewo
     return out
 
 
-NOTE_NHS_SILENT = ("NHS breakdown variance is 0 although answers differ (each group-stratum cell has "
-                   "one respondent or unanimous answers); the domain variance is used instead")
+def _every_row(design, codes, breakdowns) -> pd.DataFrame:
+    """Every row the tables publish: each measure x area x group of each split, whether or not anyone
+    there answered, so a council with no men still has a Male row (published "[w]") and a measure
+    nobody in an area answered still has its rows. Groups are the breakdown's categories in the
+    spec's order, only the published ones for sex unless sex is asked for as a breakdown."""
+    frames = []
+    for level_name, area_col in area_levels(design):
+        areas = ([ENGLAND[0]] if area_col is None else
+                 sorted(design.data[area_col].dropna().astype("str").unique()))
+        for split in _splits(design, breakdowns):
+            groups = ["Total"] if split is None else _groups(design, split, breakdowns)
+            frames.append(pd.MultiIndex.from_product(
+                [codes, [level_name], areas, ["total" if split is None else split], groups],
+                names=["measure", "area_level", "area_code", "breakdown", "group"]).to_frame(index=False))
+    return pd.concat(frames, ignore_index=True)
 
 
-def _domain_where_nhs_is_silent(nhs: pd.DataFrame, domain: pd.DataFrame) -> pd.DataFrame:
-    """NHS Digital's breakdown variance treats each council-stratum-group as a stratum, so a small
-    group whose cells each hold one respondent (or agree) gets a margin of 0 however much its
-    answers vary. Publishing "± 0.0" for such a group would mislead: where the NHS variance is 0 and
-    R's domain variance is not, the domain variance (and its interval) is reported, with a note."""
-    keys = list(nhs.columns[: nhs.columns.get_loc("estimate")])
-    if not nhs[keys].equals(domain[keys]):
-        raise AssertionError("the two variance methods returned different domains")
-    silent = ((nhs["se"] == 0) & (domain["se"] > 0)).to_numpy()
-    if not silent.any():
-        return nhs
-    out = nhs.copy()
-    for col in ("se", "ci_lower", "ci_upper", "deff", "n_eff"):
-        out.loc[silent, col] = domain.loc[silent, col]
-    out.loc[silent, "note"] = NOTE_NHS_SILENT
-    return out
+def _groups(design, split, breakdowns) -> list[str]:
+    column = design.data[split]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        groups = list(column.cat.categories)
+    else:
+        groups = sorted(column.dropna().unique())
+    published = PUBLISHED_SPLITS.get(split)
+    if published is not None and split not in (breakdowns or []):
+        groups = [g for g in groups if g in published]
+    return [str(g) for g in groups]
 
 
 def _tidy(est: pd.DataFrame, level_name, area_col, split, scale) -> pd.DataFrame:
@@ -143,4 +157,10 @@ def _tidy(est: pd.DataFrame, level_name, area_col, split, scale) -> pd.DataFrame
     frame["respondents"] = est["n"].to_numpy()
     for col in ("population", "df", "deff", "n_eff", "note"):
         frame[col] = est[col].to_numpy()
+    if scale == 100.0:  # a percentage's interval stays on the scale
+        cut = ((frame["ci_lower"] < 0) | (frame["ci_upper"] > 100)).to_numpy()
+        if cut.any():
+            frame["ci_lower"] = frame["ci_lower"].clip(lower=0.0)
+            frame["ci_upper"] = frame["ci_upper"].clip(upper=100.0)
+            frame["note"] = join_notes(frame["note"].to_numpy(), np.where(cut, NOTE_CUT, ""))
     return frame

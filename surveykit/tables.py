@@ -175,6 +175,9 @@ def _publish(frame: pd.DataFrame, section: dict, row_label: pd.Series,
     suppressed = row_label != ""
     for column in present:
         rule = section["values"][column]
+        if rule.get("text"):
+            out[column] = frame[column].fillna("").astype("str").where(~suppressed, row_label)
+            continue
         values = _numeric_column(frame, column)
         if "nearest" in rule:
             text = _format_multiples(values, rule["nearest"])
@@ -190,8 +193,9 @@ def publish_ascof(results: pd.DataFrame) -> pd.DataFrame:
     """Published ASCOF table from tidy unrounded results (docs/contracts.md, "ASCOF results").
 
     A measure is suppressed where its base is below ``min_base`` (each split separately) or the
-    results already say ``suppressed``: every value of that row becomes the label. Other values are
-    rounded as text; a missing value reads "[x]". Extra columns (df, deff ...) are not published.
+    results already say ``suppressed``: every value of that row, its note included, becomes the
+    label. Other values are rounded as text; a missing value reads "[x]" and the note says why
+    where the estimator knew. Extra columns (df, deff ...) are not published.
     """
     rules = publishing_rules()
     section = rules["ascof"]
@@ -221,7 +225,9 @@ def publish_questions(questions: pd.DataFrame) -> pd.DataFrame:
     """Published question table: weighted percentage answering each code, by area.
 
     The whole question in an area is suppressed by its base (those answering the question):
-    "[w]" none, "[c]" 1-2. An answer given by 0-1 people has no margin of error ("[w]").
+    "[w]" none, "[c]" 1-2, as NHS Digital's annex tables do. Below that, an answer given by 1 or 2
+    people is published (its percentage rests on the whole base), but one given by nobody has no
+    margin of error ("[w]": no respondents) and one given by one person has none either ("[c]").
     """
     rules = publishing_rules()
     section = rules["questions"]
@@ -234,7 +240,8 @@ def publish_questions(questions: pd.DataFrame) -> pd.DataFrame:
     if "margin_of_error" in out.columns and "respondents" in questions.columns:
         answering = _numeric_column(questions, "respondents")
         no_margin = (row_label == "") & (answering <= section["margin_needs_respondents_above"])
-        out["margin_of_error"] = out["margin_of_error"].where(~no_margin, rules["labels"]["none"])
+        label = np.where(answering == 0, rules["labels"]["none"], rules["labels"]["low"])
+        out["margin_of_error"] = out["margin_of_error"].where(~no_margin, pd.Series(label, index=out.index))
     answer = questions["answer"]
     if pd.api.types.is_numeric_dtype(answer) and bool((answer.dropna() % 1 == 0).all()):
         out["answer"] = answer.astype("Int64")

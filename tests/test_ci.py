@@ -58,6 +58,24 @@ def test_zero_variance_extremes():
         assert (lower[0], upper[0]) == (1.0, 1.0) and "variance is 0" in note[0]
 
 
+def test_rounding_left_in_a_unanimous_se_is_not_variance():
+    """p = 0 of 10 with the 3e-9 SE that B - A^2/m used to leave: every method still gives the
+    zero-variance interval (Wilson at n = 10 with z = t(9): [0, z^2/(10 + z^2)], not [-0.07, 0])."""
+    t9 = 2.2621571627982049  # qt(0.975, 9)
+    for p, se in ((0.0, 3e-9), (1.0, 3e-9), (1e-17, 0.0)):
+        at = round(p)
+        for method in ("logit", "xlogit", "asin", "beta", "wilson"):
+            lower, upper, note = ci.interval([p], [se], [9], [10], method)
+            if method == "beta":
+                want = (0.0, 1 - 0.025 ** 0.1) if at == 0 else (0.025 ** 0.1, 1.0)
+            elif method == "wilson":
+                want = (0.0, t9**2 / (10 + t9**2)) if at == 0 else (10 / (10 + t9**2), 1.0)
+            else:
+                want = (at, at)
+            assert (lower[0], upper[0]) == pytest.approx(want, rel=1e-12, abs=1e-15), (p, method)
+            assert note[0] != ""
+
+
 def test_logit_and_asin_are_the_delta_method():
     p, se, df = 0.2, 0.04, 30
     t = 2.0422724563012373  # qt(0.975, 30)

@@ -28,6 +28,11 @@ def test_demo_writes_every_table_and_the_ledger_reconciles(tmp_path):
     ascof = pd.read_csv(out / "ascof.csv", dtype=str)
     assert {"1A", "1B", "3A", "1J"} <= set(ascof["measure"])
     assert set(ascof["area_level"]) == {"england", "region", "council"}
+    # percentages get logit intervals by default, inside 0-100, and each row can say why it is odd
+    assert run["options"]["ci"] == "logit" and "note" in ascof.columns
+    shown = ascof[ascof["ci_lower"].str.match(r"^-?\d") & ascof["measure"].isin(["1B", "3A", "4A"])]
+    assert len(shown) > 0 and (shown["ci_lower"].astype(float) >= 0).all()
+    assert (shown["ci_upper"].astype(float) <= 100).all()
     assert not list(tmp_path.rglob("*.part")), "no temporary files left behind"
 
 

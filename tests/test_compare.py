@@ -223,6 +223,28 @@ def test_funnel_flags_councils_and_adjusts_for_overdispersion():
     assert "additive" in additive.describe()
 
 
+def test_under_dispersion_never_narrows_the_funnel():
+    """Councils closer together than chance (phi < 1): multiplicative limits stay those of no
+    over-dispersion, 60 -/+ 9.601823 at n = 100 (by hand above), and so do z and the flags."""
+    results = funnel_results()
+    council = results["area_level"] == "council"
+    results.loc[council, "estimate"] = np.linspace(58.0, 62.0, council.sum())
+    results.loc[results["area_code"] == "C9", "estimate"] = 70.5  # outside 69.601823 either way
+    got = compare.funnel(results, "1B", kind="proportion", overdispersion="multiplicative")
+    assert got.phi < 1
+    c = got.councils.set_index("area_code")
+    assert (c["lower_95"].iloc[0], c["upper_95"].iloc[0]) == pytest.approx((50.398177, 69.601823), abs=1e-6)
+    assert c.loc["C9", "z"] == pytest.approx(10.5 / np.sqrt(24))
+    assert c.loc["C9", "flag_95"] == "above"
+    curve = got.limits([100])
+    assert curve["upper_95"].iloc[0] == pytest.approx(69.601823, abs=1e-6)
+    assert compare.funnel_limits(60.0, 100, 0.95, kind="proportion", phi=0.3) == pytest.approx(
+        (50.398177, 69.601823), abs=1e-6)
+    # phi < 1 is no over-dispersion, so the exact limits accept it
+    compare.funnel_limits(50.0, 20, 0.95, kind="proportion", method="exact", phi=0.5)
+    assert "not inflated" in got.describe()
+
+
 def test_funnel_for_mean_scores_uses_englands_unit_sd():
     results = funnel_results()
     results["estimate"] = results["estimate"] / 4        # 15 for England, councils 11.25 .. 20

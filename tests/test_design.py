@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scipy.stats import t as scipy_t
+
 from surveykit.design import SurveyDesign
 from surveykit.errors import SurveyKitError
 
@@ -19,22 +21,29 @@ DESIGN_ARGS = {
 KEYS = ["design", "lonely", "stat", "variable", "by", "ci", "variance"]
 
 
-def _load():
-    data = pd.read_csv(FIXTURES / "design_data.csv")
+def _load(data_file, results_file):
+    data = pd.read_csv(FIXTURES / data_file)
     numbers = ["estimate", "se", "ci_lower", "ci_upper", "deff", "df"]
-    results = pd.read_csv(FIXTURES / "design_results.csv", keep_default_na=False,
+    results = pd.read_csv(FIXTURES / results_file, keep_default_na=False,
                           na_values={c: ["", "NA"] for c in numbers},
                           dtype={"by": str, "domain": str})
     return data, results
 
 
-DATA, RESULTS = _load()
+DATA, RESULTS = _load("design_data.csv", "design_results.csv")
 GROUPS = {key: group for key, group in RESULTS.groupby(KEYS)}
-CASES = sorted(GROUPS)
+# survey 4.4-1 changed lonely="adjust" for totals (tests/r/make_lonely_fixtures.R): those cases are
+# checked against survey 4.5 below; every other 4.1.1 case is unchanged in 4.5 and checked here
+CHANGED_IN_4_5 = {key for key in GROUPS if key[1] == "adjust" and key[2] == "total"}
+CASES = sorted(set(GROUPS) - CHANGED_IN_4_5)
+LONELY_DATA, LONELY_RESULTS = _load("lonely_data.csv", "lonely_results.csv")
+LONELY_DATA = pd.concat([DATA[DATA.design == "lonely"], LONELY_DATA], ignore_index=True)
+DESIGN_ARGS["lonely_w"] = dict(weights="w")
+LONELY_GROUPS = {key: group for key, group in LONELY_RESULTS.groupby(KEYS)}
 
 
-def _ours(design, lonely, stat, by, ci, variance):
-    sd = SurveyDesign(DATA[DATA.design == design], ["council", "stratum"], lonely=lonely,
+def _ours(design, lonely, stat, by, ci, variance, data=DATA):
+    sd = SurveyDesign(data[data.design == design], ["council", "stratum"], lonely=lonely,
                       **DESIGN_ARGS[design])
     by_cols = by.split("+") if by else None
     ci = "logit" if ci == "logit-irls" else ci
@@ -80,6 +89,48 @@ def test_matches_r_survey(case):
     np.testing.assert_array_equal(merged.n_r, merged.n)
     if variance == "domain":
         np.testing.assert_array_equal(merged.df_r, merged.df)
+
+
+@pytest.mark.parametrize("case", sorted(LONELY_GROUPS), ids=lambda c: "-".join(x or "all" for x in c))
+def test_lonely_adjust_matches_r_survey_4_5(case):
+    design, lonely, stat, variable, by, ci, variance = case
+    expected = LONELY_GROUPS[case]
+    got = _ours(design, lonely, stat, by, ci, variance, data=LONELY_DATA)
+    merged = expected.merge(got, on="domain", suffixes=("_r", ""), validate="one_to_one")
+    assert len(merged) == len(expected) == len(got)
+    for col in ("estimate", "se", "ci_lower", "ci_upper", "deff"):
+        np.testing.assert_allclose(merged[col], merged[col + "_r"], rtol=1e-9, atol=1e-13, err_msg=col)
+    np.testing.assert_array_equal(merged.n_r, merged.n)
+    np.testing.assert_array_equal(merged.df_r, merged.df)
+
+
+def test_survey_4_5_changed_lonely_adjust_for_totals_only():
+    """The two fixture sets agree wherever 4.5 kept 4.1.1's answer: same design, same domains."""
+    for key, new in LONELY_GROUPS.items():
+        if key[0] != "lonely":
+            continue
+        old = GROUPS[key].set_index("domain")
+        new = new.set_index("domain").loc[old.index]
+        if key[2] == "total":
+            assert not np.allclose(new.se, old.se, rtol=1e-6), key
+        else:
+            np.testing.assert_allclose(new.se, old.se, rtol=1e-9, err_msg=str(key))
+    # the whole-design total: 4.1.1 centred the lonely stratum on 0, 4.5 on the mean PSU total
+    whole = ("lonely", "adjust", "total", "y_score", "", "wald", "domain")
+    assert GROUPS[whole].se.iloc[0] == pytest.approx(1131.6237358254216, rel=1e-12)
+    assert LONELY_GROUPS[whole].se.iloc[0] == pytest.approx(947.42076283169501, rel=1e-12)
+
+
+def test_lonely_adjust_total_by_hand():
+    """Strata A (N = 10: y = 2, 4), B (N = 5: y = 3, 5, 7) and lonely L (N = 4: y = 6).
+    Totals z_i = N_h/m_h y_i: A 10, 20; B 5, 25/3, 35/3; L 24; total 79. survey 4.5 centres L on the
+    mean PSU total 79/6 (six respondents), so L adds (1 - 1/4)(24 - 79/6)^2; A adds
+    (1 - 2/10) 2 (10 - 15)^2 + (20 - 15)^2 = 80 and B adds (1 - 3/5) 3/2 * 2 (10/3)^2 = 40/3."""
+    data = pd.DataFrame({"s": list("AABBBL"), "N": [10, 10, 5, 5, 5, 4], "y": [2.0, 4, 3, 5, 7, 6]})
+    got = SurveyDesign(data, "s", population="N", lonely="adjust").total("y")
+    lonely = 0.75 * (24 - 79 / 6) ** 2
+    assert got.estimate.iloc[0] == pytest.approx(79, rel=1e-12)
+    assert got.se.iloc[0] == pytest.approx(np.sqrt(80 + 40 / 3 + lonely), rel=1e-12)
 
 
 def test_lonely_fail_names_the_stratum():
@@ -143,6 +194,106 @@ def test_nhs_breakdown_variance_by_hand():
     assert out.loc["M", "se"] == pytest.approx(np.sqrt(var), rel=1e-12)
 
 
+def _agreeing():
+    """One council, two strata (N = 61 with 7 respondents, N = 77 with 6), built so that each way a
+    variance can be exactly 0 occurs. Women answer y = 1 everywhere and score 0.1 (a value with no
+    exact binary form): a domain whose answers agree. Men answer 0, 0 in A and 1, 1, 1 in B: every
+    cell agrees, the domain does not. "X" is one respondent per stratum, answering 0 in A, 1 in B.
+    Band b1 (men in A, X in B) mixes an agreeing cell with a one-respondent cell. (With these
+    populations B - A^2/m left SEs of 1e-9 to 7e-9 for the women.)"""
+    return pd.DataFrame({
+        "st": ["A"] * 7 + ["B"] * 6,
+        "N": [61] * 7 + [77] * 6,
+        "sex": ["F", "F", "F", "M", "M", "X", "O", "F", "F", "M", "M", "M", "X"],
+        "y": [1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1.0],
+        "s": [0.1, 0.1, 0.1, 2.5, 2.5, 4.0, 1.0, 0.1, 0.1, 3.7, 3.7, 3.7, 1.5],
+        "band": ["b2", "b2", "b2", "b1", "b1", "b2", "b2", "b2", "b2", "b2", "b2", "b2", "b1"],
+    })
+
+
+def _domain_variance_by_hand(df, column, in_domain, population="N", strata="st"):
+    """R's domain variance of a stratified mean written out stratum by stratum: z_i = w_i (y_i - p)/W
+    inside the domain and 0 outside, var = sum_h (1 - m_h/N_h) m_h/(m_h - 1) sum_i (z_i - zbar_h)^2."""
+    w = df[population] / df.groupby(strata)[population].transform("size")
+    y, d = df[column].to_numpy(float), np.asarray(in_domain)
+    p = np.sum(w[d] * y[d]) / np.sum(w[d])
+    z = np.where(d, w * (y - p), 0.0) / np.sum(w[d])
+    var = 0.0
+    for _, rows in df.groupby(strata).groups.items():
+        zh, m = z[df.index.get_indexer(rows)], len(rows)
+        var += (1 - m / df.loc[rows, population].iloc[0]) * m / (m - 1) * np.sum((zh - zh.mean()) ** 2)
+    return p, var
+
+
+# weights for which each stratum's weighted mean of the women's 0.1 is 0.1 only up to rounding
+_WEIGHTS = [2.706, 4.767, 0.978, 4.759, 1.766, 2.29, 4.19, 2.223, 2.883, 0.43, 3.842, 2.829, 1.85]
+
+
+@pytest.mark.parametrize("variance", ["domain", "nhs"])
+@pytest.mark.parametrize("weighting", [dict(population="N"), dict(weights="w")])
+def test_a_domain_whose_answers_agree_has_no_variance(variance, weighting):
+    d = SurveyDesign(_agreeing().assign(w=_WEIGHTS), "st", **weighting)
+    women = d.proportion("y", by="sex", variance=variance).set_index("sex").loc["F"]
+    assert women["estimate"] == pytest.approx(1.0, abs=1e-15)
+    assert women["se"] == pytest.approx(0.0, abs=1e-15)  # B - A^2/m left about 3e-9 here
+    score = d.mean("s", by="sex", variance=variance).set_index("sex").loc["F"]
+    assert score["estimate"] == pytest.approx(0.1, rel=1e-15)
+    assert score["se"] == pytest.approx(0.0, abs=1e-20)
+
+
+def test_every_interval_of_a_unanimous_domain_is_in_range():
+    """p = 1 and p = 0 for 5 women, df = 5 - 2 strata = 3, no variance."""
+    data = _agreeing().assign(none=lambda f: 1 - f["y"])
+    d = SurveyDesign(data, "st", population="N")
+    t3 = 3.1824463052837078  # qt(0.975, 3)
+    for column, p in (("y", 1.0), ("none", 0.0)):
+        for method in ("wald", "wald-t", "logit", "xlogit", "asin", "beta", "wilson"):
+            got = d.proportion(column, by="sex", ci=method).set_index("sex").loc["F"]
+            if method == "beta":  # Clopper-Pearson at n = 5
+                expected = (0.025 ** (1 / 5), 1.0) if p == 1 else (0.0, 1 - 0.025 ** (1 / 5))
+            elif method == "wilson":  # Wilson at n = 5 with z = t(df): [n/(n+z^2), 1] or [0, z^2/(n+z^2)]
+                expected = (5 / (5 + t3**2), 1.0) if p == 1 else (0.0, t3**2 / (5 + t3**2))
+            else:
+                expected = (p, p)
+            assert (got["ci_lower"], got["ci_upper"]) == pytest.approx(expected, rel=1e-12, abs=1e-15), method
+            assert 0 <= got["ci_lower"] <= got["ci_upper"] <= 1
+
+
+def test_nhs_breakdown_variance_falls_back_to_the_domain_variance_where_it_is_silent():
+    data = _agreeing()
+    d = SurveyDesign(data, "st", population="N", lonely="certainty")
+    for by, group, note in (("sex", "M", "the answers within each group-stratum cell are all the same"),
+                            ("sex", "X", "each group-stratum cell has one respondent"),
+                            ("band", "b1", "each group-stratum cell has one respondent or answers all the same")):
+        got = d.proportion("y", by=by, variance="nhs").set_index(by).loc[group]
+        p, var = _domain_variance_by_hand(data, "y", data[by] == group)
+        assert var > 0.01  # the answers differ a lot: a margin of 0 would be wrong
+        assert got["estimate"] == pytest.approx(p, rel=1e-12)
+        assert got["se"] == pytest.approx(np.sqrt(var), rel=1e-12)
+        assert got["note"] == f"NHS breakdown variance is 0 although answers differ ({note}); the domain variance is used"
+    # a group whose cells vary keeps NHS Digital's own variance and no note
+    kept = d.proportion("y", by="band", variance="nhs").set_index("band").loc["b2"]
+    assert kept["note"] == "" and kept["se"] != pytest.approx(
+        np.sqrt(_domain_variance_by_hand(data, "y", data["band"] == "b2")[1]), rel=1e-3)
+
+
+def test_ten_men_whose_answers_differ_get_a_margin():
+    """The issue's case: 10 men in one council, 4 in stratum 1 (N = 200 of 20 respondents) all
+    answering 1 and 6 in stratum 2 (N = 252 of 25) all answering 0. p = 40/(40 + 60.48) = 39.8%;
+    NHS Digital's variance is 0 (each cell agrees) and used to be published as 39.8 +/- 0.0."""
+    rng = np.random.default_rng(9)
+    data = pd.DataFrame({
+        "la": "X", "st": [1] * 20 + [2] * 25, "N": [200] * 20 + [252] * 25,
+        "sex": ["M"] * 4 + ["F"] * 16 + ["M"] * 6 + ["F"] * 19,
+        "y": np.r_[[1.0] * 4, rng.integers(0, 2, 16), [0.0] * 6, rng.integers(0, 2, 19)]})
+    d = SurveyDesign(data, ["la", "st"], population="N", lonely="certainty")
+    men = d.proportion("y", by=["la", "sex"], variance="nhs").set_index("sex").loc["M"]
+    p, var = _domain_variance_by_hand(data, "y", data["sex"] == "M")
+    assert 100 * men["estimate"] == pytest.approx(100 * 40 / 100.48, rel=1e-12)
+    assert 100 * 1.96 * men["se"] == pytest.approx(100 * 1.96 * np.sqrt(var), rel=1e-12)
+    assert 100 * 1.96 * men["se"] > 20
+
+
 def test_many_variables_in_one_call_equal_one_at_a_time():
     sd = SurveyDesign(DATA[DATA.design == "fpc"], ["council", "stratum"], population="N")
     both = sd.mean(["y_bin", "y_score"], by=["council", "sex"], ci="wald-t")
@@ -177,10 +328,32 @@ def test_zero_variance_and_single_respondent_do_not_crash():
     assert "df is 0" in res.loc["Y", "note"]
 
 
-def test_deff_and_effective_sample_size():
+def test_effective_sample_size_is_the_one_the_intervals_use():
+    """n_eff = s^2/se^2, s^2 the weighted variance with divisor sum(w): for a proportion R's
+    svyciprop n_eff, p(1-p)/se^2; for a mean, through R's deff (against SRS without replacement,
+    S^2 with divisor n - 1), (n - 1) / (deff (1 - n/W))."""
     sd = SurveyDesign(DATA[DATA.design == "fpc"], ["council", "stratum"], population="N")
-    out = sd.mean("y_score", by="council")
-    np.testing.assert_allclose(out.n_eff, out.n / out.deff)
+    r = GROUPS["fpc", "fail", "proportion", "y_bin", "council", "wald", "domain"].set_index("domain")
+    out = sd.proportion("y_bin", by="council").set_index("council").loc[r.index]
+    np.testing.assert_allclose(out.n_eff, r.estimate * (1 - r.estimate) / r.se**2, rtol=1e-9)
+    r = GROUPS["fpc", "fail", "mean", "y_score", "council", "wald", "domain"].set_index("domain")
+    out = sd.mean("y_score", by="council").set_index("council").loc[r.index]
+    np.testing.assert_allclose(out.n_eff, (r.n - 1) / (r.deff * (1 - r.n / out.population)), rtol=1e-9)
+    # the Wilson interval the design reports is centred where Wilson's formula puts it at that n_eff
+    wilson = sd.proportion("y_bin", by="council", ci="wilson")
+    z = scipy_t.ppf(0.975, wilson.df)
+    n, p = wilson.n_eff, wilson.estimate
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    np.testing.assert_allclose((wilson.ci_lower + wilson.ci_upper) / 2, centre, rtol=1e-12)
+
+
+def test_effective_sample_size_without_variance():
+    # women agree (p = 1 of 5): n_eff is their number; a census stratum: no sampling error at all
+    d = SurveyDesign(_agreeing(), "st", population="N")
+    assert d.proportion("y", by="sex").set_index("sex").loc["F", "n_eff"] == 5
+    assert d.mean("s", by="sex").set_index("sex").loc["F", "n_eff"] == 5
+    census = SurveyDesign(pd.DataFrame({"s": 1, "N": 3, "y": [1.0, 0.0, 1.0]}), "s", population="N")
+    assert census.proportion("y").n_eff.iloc[0] == np.inf
 
 
 def test_total_and_ratio_by_hand():

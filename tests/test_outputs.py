@@ -120,11 +120,18 @@ def test_xlsx_keeps_formula_like_text_as_text(tmp_path):
 
 # ------------------------------------------------------------------------ no suppressed value leaks
 
+# a note on a suppressed row would tell what the hidden figures are
+SUPPRESSED_NOTE = "variance is 0 (census domain, or every answer the same): interval is the estimate"
+SHOWN_NOTE = "the interval ran past the 0-100 scale and is cut at its end"
+
+
 def _results_with_suppressed_rows():
     shown = dict(measure="3A", area_level="council", breakdown="total", group="Total", se=0.714,
-                 ci_lower=66.25, ci_upper=69.05, margin_of_error=1.4, suppressed=False, df=17.0)
+                 ci_lower=66.25, ci_upper=69.05, margin_of_error=1.4, suppressed=False, df=17.0,
+                 note=SUPPRESSED_NOTE)
     rows = [
-        dict(shown, area_code="E1", area_name="Shown", estimate=67.65, respondents=6513, population=10015.0),
+        dict(shown, area_code="E1", area_name="Shown", estimate=67.65, respondents=6513, population=10015.0,
+             note=SHOWN_NOTE),
         dict(shown, area_code="E2", area_name="Small base", estimate=12.3456789, se=3.33333331,
              ci_lower=5.8123456, ci_upper=18.8790123, margin_of_error=6.5333333, respondents=2,
              population=87654.321),
@@ -173,10 +180,13 @@ def test_no_suppressed_value_reaches_any_written_file(tmp_path):
     header = csv_rows[0]
     _assert_no_leak([cell for row in csv_rows for cell in row], forbidden)
     by_code = {row[header.index("area_code")]: row for row in csv_rows[1:]}
-    value_columns = ["estimate", "se", "ci_lower", "ci_upper", "margin_of_error", "respondents", "population"]
+    value_columns = ["estimate", "se", "ci_lower", "ci_upper", "margin_of_error", "respondents", "population",
+                     "note"]
     for code in ["E2", "E3", "E4"]:
         assert [by_code[code][header.index(c)] for c in value_columns] == ["[c]"] * len(value_columns)
     assert by_code["E1"][header.index("estimate")] == "67.7"
+    assert by_code["E1"][header.index("note")] == SHOWN_NOTE
+    assert not any(SUPPRESSED_NOTE in cell for row in csv_rows for cell in row)
     assert "df" not in header
     assert [by_code[code][header.index("suppressed")] for code in ["E1", "E2", "E3", "E4"]] == \
         ["False", "True", "True", "True"]
@@ -190,7 +200,9 @@ def test_no_suppressed_value_reaches_any_written_file(tmp_path):
             if s == sheet:
                 rows.setdefault(r, []).append(c.value)
         suppressed = [v for v in rows.values() if len(v) > 2 and v[2] in ("E2", "E3", "E4")]
-        assert len(suppressed) == 3 and all(v[6:13] == ["[c]"] * 7 and v[13] == "True" for v in suppressed)
+        assert len(suppressed) == 3 and all(v[6:14] == ["[c]"] * 8 and v[14] == "True" for v in suppressed)
+        assert SHOWN_NOTE in [v[13] for v in rows.values() if len(v) > 2 and v[2] == "E1"]
+    assert SUPPRESSED_NOTE not in [c.value for *_, c in cells]
     with zipfile.ZipFile(xlsx_path) as zf:  # not hidden in any part of the package either
         blob = b"".join(zf.read(n) for n in zf.namelist())
     for raw in ["12.3456789", "43.2109876", "98.7654321", "87654.321", "4567"]:

@@ -54,6 +54,7 @@ def test_funnel_plot_has_a_point_per_council_and_four_limit_lines():
     caption = caption_of(fig)
     assert "Control over daily life" in caption and "Weighted by eligible population" in caption
     assert "99.8%" in caption and "multiplicative over-dispersion" in caption
+    assert "n_eff = p(1 − p) / SE², the effective sample size the confidence intervals use" in caption
     # the drawn 95% upper limit at the largest n equals funnel_limits there
     n_max = funnel.councils["n"].max()
     upper = fig.axes[0].lines[1].get_data()

@@ -8,7 +8,7 @@ from surveykit.design import SurveyDesign
 from surveykit.questions import answers_by_area, question_tables
 from surveykit.synth import make_return
 from surveykit.validate import validate
-from surveykit.weights import weight
+from surveykit.weights import ReturnDesign, weight
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +62,21 @@ def test_wide_layout_has_one_row_per_area(design):
     assert wide["area_level"].iloc[0] == "england"
     assert len(wide) == 1 + design.data["region"].nunique() + design.data["council"].nunique()
     assert "q3a: 1" in wide.columns and "q1Comb: 5" in wide.columns
+
+
+def test_a_question_no_one_in_an_area_answered_keeps_its_rows(design):
+    data = design.data.copy()
+    council = sorted(data["council"].unique())[0]
+    data.loc[data["council"] == council, "q3a"] = np.nan
+    changed = ReturnDesign(data, spec=design.spec, councils=design.councils,
+                           survey_return=design.survey_return, lonely=design.lonely)
+    table = question_tables(changed)
+    rows = table[(table["question"] == "q3a") & (table["area_code"] == council)]
+    assert sorted(rows["answer"]) == sorted(design.spec.items["q3a"].codes)
+    assert (rows["base"] == 0).all() and (rows["respondents"] == 0).all()
+    published = sk.publish_questions(rows)
+    for column in ["percent", "margin_of_error", "respondents", "base", "population"]:
+        assert (published[column] == "[w]").all(), column
+    # every area has every answer of every question, answered or not
+    assert table.groupby(["area_code"]).size().nunique() == 1
+

@@ -170,6 +170,21 @@ def test_publish_ascof_suppresses_small_bases_in_every_value_column():
             assert values == ["50.0", "1.00", "48.0", "52.0", "2.0", shown, "1000"], key
 
 
+def test_publish_ascof_carries_the_note_and_hides_it_with_the_row():
+    results = pd.DataFrame([
+        _ascof_row("E1", ci_lower=np.nan, ci_upper=np.nan, note="design df is 0 (one respondent per stratum)"),
+        _ascof_row("E2", note=""),
+        _ascof_row("E3", respondents=2, note="variance is 0 (census domain, or every answer the same)"),
+        _ascof_row("E4", respondents=0, note="no respondents"),
+    ])
+    out = publish_ascof(results).set_index("area_code")
+    assert list(out.columns)[-2:] == ["note", "suppressed"]
+    assert out.loc["E1", "note"] == "design df is 0 (one respondent per stratum)"
+    assert out.loc["E1", ["ci_lower", "ci_upper"]].tolist() == ["[x]", "[x]"]
+    assert out.loc["E2", "note"] == ""
+    assert out.loc["E3", "note"] == "[c]" and out.loc["E4", "note"] == "[w]"
+
+
 def test_publish_ascof_marks_single_missing_values_not_available():
     results = pd.DataFrame([_ascof_row("E1", se=np.nan, ci_lower=np.nan, ci_upper=np.nan,
                                        margin_of_error=np.nan)])
@@ -212,22 +227,26 @@ def _question_rows(code, base, answers):
 def test_publish_questions_suppresses_by_base_and_rounds():
     rows = (
         _question_rows("E1", 50, [(1, 37, 74.25, 12.35, 1235.0), (2, 12, 24.0, 11.85, 400.0),
-                                  (3, 1, 1.75, 3.6, 29.0), (4, 0, 0.0, 0.0, 0.0)])
+                                  (3, 1, 1.75, 3.6, 29.0), (4, 0, 0.0, 0.0, 0.0),
+                                  (5, 2, 3.45, 5.05, 58.0)])
         + _question_rows("E2", 2, [(1, 2, 100.0, 0.0, 40.0), (2, 0, 0.0, 0.0, 0.0)])
         + _question_rows("E3", 0, [(1, 0, np.nan, np.nan, 0.0)])
         + _question_rows("E4", np.nan, [(1, np.nan, np.nan, np.nan, np.nan)])
     )
     out = publish_questions(pd.DataFrame(rows))
     cols = ["percent", "margin_of_error", "respondents", "base", "population"]
-    assert out["answer"].tolist() == [1, 2, 3, 4, 1, 2, 1, 1]
+    assert out["answer"].tolist() == [1, 2, 3, 4, 5, 1, 2, 1, 1]
     got = out[cols].values.tolist()
     assert got[0] == ["74.3", "12.4", "35", "50", "1240"]
     assert got[1] == ["24.0", "11.9", "10", "50", "400"]
-    assert got[2] == ["1.8", "[w]", "0", "50", "30"]  # one person: no margin of error
-    assert got[3] == ["0.0", "[w]", "0", "50", "0"]
-    assert got[4] == ["[c]"] * 5 and got[5] == ["[c]"] * 5
-    assert got[6] == ["[w]"] * 5
-    assert got[7] == ["[x]"] * 5
+    # NHS Digital's annex rule: an answer 1 or 2 people gave keeps its percentage (the base is 50);
+    # one person's answer has no margin ("[c]": "[w]" would say nobody gave it), two people's has
+    assert got[2] == ["1.8", "[c]", "0", "50", "30"]
+    assert got[3] == ["0.0", "[w]", "0", "50", "0"]  # nobody gave it
+    assert got[4] == ["3.5", "5.1", "0", "50", "60"]
+    assert got[5] == ["[c]"] * 5 and got[6] == ["[c]"] * 5
+    assert got[7] == ["[w]"] * 5
+    assert got[8] == ["[x]"] * 5
 
 
 def test_publish_questions_needs_its_columns():
