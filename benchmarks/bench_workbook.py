@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from surveykit.xlsx import Sheet, write_workbook
-from surveykit.tables import publish_ascof
+from surveykit.publish.workbook import Sheet, write_workbook
+from surveykit.publish.rules import publish_ascof
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTES = {"input_file": "national.sav", "checksum": "0" * 64, "options": {"ci": "wald", "level": 0.95}}

@@ -118,7 +118,7 @@ def main(argv=None):
 
 def _check(args) -> int:
     from surveykit.check import check_return, format_problems
-    from surveykit.outputs import write_csv
+    from surveykit.publish.csv import write_csv
 
     ret, problems = check_return(args.return_path, args.survey, args.year, population=args.population,
                                  councils=args.councils)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import SurveyKitError
-from surveykit.outputs import atomic_write
+from surveykit.publish.atomic import atomic_write
 from surveykit.workbook_layout import column_letter, populations_from_cells, table_cell
 
 # Helper columns the template computes to the right of the data return (2021-22 letters) [H], a few of them.

@@ -2,7 +2,7 @@
 
 read → validate → weight → score → estimate → tabulate → write, in that order, each step in its own
 module. This file only sequences them, times them and says what happened. Everything is written into a
-fresh folder that replaces ``--out`` whole at the end (output_folder.py).
+fresh folder that replaces ``--out`` whole at the end (publish/atomic.py).
 """
 
 from __future__ import annotations
@@ -17,17 +17,18 @@ import pandas as pd
 
 from surveykit import __version__
 from surveykit.errors import SurveyKitError
-from surveykit.output_folder import OutputFolder, check_out
-from surveykit.outputs import atomic_write, write_csv
+from surveykit.publish.atomic import OutputFolder, check_out
+from surveykit.publish.atomic import atomic_write
+from surveykit.publish.csv import write_csv
 from surveykit.questionnaire import available_specs, load_spec
 from surveykit.questions import answers_by_area, question_tables
 from surveykit.read import file_checksum, read_councils, read_population, read_raw
 from surveykit.resources import bundled_path
 from surveykit.results import ascof
-from surveykit.tables import publish_ascof, publish_questions
+from surveykit.publish.rules import publish_ascof, publish_questions
 from surveykit.validate import validate
 from surveykit.weights import weight
-from surveykit.xlsx import Sheet, write_workbook
+from surveykit.publish.workbook import Sheet, write_workbook
 
 DEMO = {"ascs": ("demo-ascs-return.csv", "demo-ascs-population.csv", "demo-councils.csv"),
         "sace": ("demo-sace-return.csv", "demo-sace-population.csv", "demo-councils.csv")}

@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 
 from surveykit import compare
 from surveykit.errors import SurveyKitError
-from surveykit.outputs import atomic_write
+from surveykit.publish.atomic import atomic_write
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",

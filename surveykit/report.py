@@ -22,9 +22,9 @@ import pandas as pd
 
 import surveykit
 from surveykit.errors import SurveyKitError
-from surveykit.outputs import atomic_write
+from surveykit.publish.atomic import atomic_write
 from surveykit.questionnaire import available_specs, load_spec
-from surveykit.tables import publishing_rules
+from surveykit.publish.rules import publishing_rules
 
 REPORT_NAME = "report.html"
 ASCOF_COLUMNS = ["measure", "area_level", "area_code", "area_name", "breakdown", "group", "estimate",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from surveykit.ci import NOTE_EMPTY, PROPORTION_ONLY, join_notes
 from surveykit.errors import SurveyKitError
-from surveykit.tables import publishing_rules
+from surveykit.publish.rules import publishing_rules
 from surveykit.weights import ENGLAND
 
 # The splits NHS Digital publishes (with Total): Male, Female, 18-64, 65 and over. None = every group.

@@ -31,7 +31,7 @@ from scipy.special import ndtri
 from statistics import NormalDist
 
 from surveykit.errors import SurveyKitError
-from surveykit.outputs import atomic_write
+from surveykit.publish.atomic import atomic_write
 from surveykit.resources import bundled_path
 
 # Columns of the data return that the generator fills from the design rather than from a model.

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import surveykit
-from surveykit.outputs import write_tables
-from surveykit.tables import publish_ascof
+from surveykit.publish import write_tables
+from surveykit.publish.rules import publish_ascof
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 

@@ -10,9 +10,11 @@ import pytest
 
 import surveykit
 from surveykit.errors import SurveyKitError
-from surveykit.outputs import atomic_write, write_csv, write_tables
-from surveykit.xlsx import Sheet, write_workbook
-from surveykit.tables import publish_ascof, round_half_away, round_to
+from surveykit.publish.atomic import atomic_write
+from surveykit.publish import write_tables
+from surveykit.publish.csv import write_csv
+from surveykit.publish.workbook import Sheet, write_workbook
+from surveykit.publish.rules import publish_ascof, round_half_away, round_to
 
 NOTES = {"input_file": "ascs_2020-21.sav", "checksum": "9f86d081884c7d659a2feaa0c55ad015",
          "options": {"ci": "wald", "level": 0.95, "by": ["council"]}}

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from surveykit.errors import SurveyKitError
-from surveykit.tables import publish_ascof, publish_questions, round_half_away, round_to
+from surveykit.publish.rules import publish_ascof, publish_questions, round_half_away, round_to
 
 
 # ------------------------------------------------------------------------------------------ rounding

@@ -20,8 +20,9 @@ import pandas as pd
 
 import surveykit
 from surveykit.errors import SurveyKitError
-from surveykit.outputs import _FORMULA_START, _PLAIN_NUMBER, atomic_write
-from surveykit.tables import publishing_rules
+from surveykit.publish.atomic import atomic_write
+from surveykit.publish.csv import FORMULA_START as _FORMULA_START, PLAIN_NUMBER as _PLAIN_NUMBER
+from surveykit.publish.rules import publishing_rules
 
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 # characters XML cannot hold: control characters, unpaired surrogates, U+FFFE/U+FFFF

@@ -1,10 +1,12 @@
-"""A run's output folder, swapped in whole: a killed or failed run leaves the previous results untouched.
+"""Writing safely: whole files or nothing, and a run's output folder swapped in whole.
 
-Every file of a run is written into a fresh folder beside ``--out`` (``.results.new-XXXX``); only when all
-of them are written is the old folder moved aside and the new one renamed into its place, and the old one
-deleted. So ``ascof.csv`` never sits beside an older ``run.json``, and plots from an earlier run never
-survive into a later one. If a run dies between the two renames, the next run puts the previous folder back
-before it starts. The path given as ``--out`` is checked before any work is done.
+``atomic_write`` writes a file beside its target and renames it into place, so an interrupted run never
+leaves a half-written file where a previous good one stood. ``OutputFolder`` does the same for a run's whole
+folder: every file is written into a fresh folder beside ``--out`` (``.results.new-XXXX``); only when all of
+them are written is the old folder moved aside, the new one renamed into its place and the old one deleted.
+So ``ascof.csv`` never sits beside an older ``run.json``, and plots from an earlier run never survive into a
+later one. If a run dies between the two renames, the next run puts the previous folder back before it starts.
+``check_out`` refuses an output path that cannot be a folder before any work is done.
 """
 
 from __future__ import annotations
@@ -12,9 +14,51 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from surveykit.errors import SurveyKitError
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path, write_fn: Callable[[Path], object]) -> Path:
+    """Write ``path`` via ``write_fn(tmp_path)`` and a rename: the file is whole or untouched.
+
+    The temporary file sits in the same folder (so ``os.replace`` is atomic) and is removed if
+    ``write_fn`` fails. Problems the user can fix (missing folder, no permission) raise
+    SurveyKitError naming the file.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SurveyKitError(f"cannot write: folder {folder} does not exist", file=path)
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise SurveyKitError(f"cannot write: {exc.strerror}", file=path) from exc
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write_fn(tmp)
+        with open(tmp, "rb+") as fh:  # the bytes reach the disk before the name points at them
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the usual mode
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SurveyKitError(f"cannot write: {exc.strerror or exc}", file=path) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ------------------------------------------------------------------------------------------- folders
 
 _NEW, _OLD = ".new-", ".old-"
 MAX_NAME = 255
