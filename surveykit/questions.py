@@ -34,7 +34,7 @@ def tabulated_items(spec) -> dict[str, dict[int, str]]:
     out = {}
     for item in spec.items.values():
         if item.easy_read is not None:
-            out[item.easy_read.combined_name] = item.easy_read.codes
+            out[item.easy_read.combined_name] = item.easy_read.combined_labels
         elif item.codes:
             out[item.name] = item.codes
     return out
@@ -59,14 +59,35 @@ def _answer_counts(data, items, stratum):
 
 
 def question_tables(design) -> pd.DataFrame:
-    """Tidy answers-by-area table for every question of the design's questionnaire."""
+    """Tidy answers-by-area table for every question of the design's questionnaire; an item weighted by
+    a population of its own (Q2c) is estimated on that population's design."""
     if design.lonely != "certainty":
         raise SurveyKitError("question tables follow NHS Digital's rule for one-respondent strata "
                              "(lonely='certainty'); weight the return with that")
+    items = {q: c for q, c in tabulated_items(design.spec).items() if q in design.data.columns}
+    by_population: dict = {}
+    for q, codes in items.items():
+        by_population.setdefault(design.population_of(q), {})[q] = codes
+    parts = [_tables(design.for_population(name), chosen) for name, chosen in by_population.items()]
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("percent", "margin_of_error", "population")
+                                          else "str") for c in COLUMNS})
+    if len(parts) == 1:
+        return parts[0]
+    out = pd.concat(parts, ignore_index=True)   # back into one order: level, area, question
+    level = out["area_level"].map({"england": 0, "region": 1, "council": 2}).to_numpy()
+    question = out["question"].map({q: i for i, q in enumerate(items)}).to_numpy()
+    area = pd.factorize(out["area_code"], sort=True)[0]
+    return out.iloc[np.lexsort((question, area, level))].reset_index(drop=True)
+
+
+def _tables(design, items) -> pd.DataFrame:
     data = design.data
-    items = {q: c for q, c in tabulated_items(design.spec).items() if q in data.columns}
+    if not len(data):
+        return None
     stratum, _ = pd.factorize(pd.MultiIndex.from_frame(data[STRATA]), sort=False)
-    N = data["N_h"].groupby(stratum).first().to_numpy(dtype=float)
+    N = data[design.population_column].groupby(stratum).first().to_numpy(dtype=float)
     n, keys = _answer_counts(data, items, stratum)
     item_of = pd.factorize(np.array([k[0] for k in keys], dtype=object))[0]
     m = np.zeros((len(N), item_of.max() + 1))

@@ -74,21 +74,28 @@ def ascof(design, breakdowns=None, ci="logit", level=0.95, measures=None, framew
     unknown = [c for c in codes if c not in design.measures]
     if unknown:
         raise SurveyKitError(f"unknown measure {unknown[0]!r}; this return has {', '.join(design.measures)}")
-    percent = [c for c in codes if spec.measures[c].kind == "proportion"]
-    scores = [c for c in codes if spec.measures[c].kind != "proportion"]
     score_ci = "wald" if ci in PROPORTION_ONLY else ci
+    by_population: dict = {}   # a measure weighted by a population of its own (1J) uses that design
+    for c in codes:
+        by_population.setdefault(design.population_of(c), []).append(c)
 
     parts = []
-    for level_name, area_col in area_levels(design):
-        for split in _splits(design, breakdowns):
-            by = [c for c in (area_col, split) if c is not None]
-            variance = "domain" if split is None else "nhs"
-            for chosen, estimator, method, scale in ((percent, design.proportion, ci, 100.0),
-                                                     (scores, design.mean, score_ci, 1.0)):
-                if not chosen:
-                    continue
-                est = estimator(chosen, by=by or None, ci=method, level=level, variance=variance)
-                parts.append(_tidy(est, level_name, area_col, split, scale))
+    for name, chosen_codes in by_population.items():
+        d = design.for_population(name)
+        if not len(d.data):
+            continue
+        percent = [c for c in chosen_codes if spec.measures[c].kind == "proportion"]
+        scores = [c for c in chosen_codes if spec.measures[c].kind != "proportion"]
+        for level_name, area_col in area_levels(d):
+            for split in _splits(d, breakdowns):
+                by = [c for c in (area_col, split) if c is not None]
+                variance = "domain" if split is None else "nhs"
+                for chosen, estimator, method, scale in ((percent, d.proportion, ci, 100.0),
+                                                         (scores, d.mean, score_ci, 1.0)):
+                    if not chosen:
+                        continue
+                    est = estimator(chosen, by=by or None, ci=method, level=level, variance=variance)
+                    parts.append(_tidy(est, level_name, area_col, split, scale))
     keys = ["measure", "area_level", "area_code", "breakdown", "group"]
     out = _every_row(design, codes, breakdowns).merge(pd.concat(parts, ignore_index=True), on=keys,
                                                       how="left", validate="one_to_one")

@@ -12,6 +12,7 @@ Where ``fork`` is unavailable (Windows, some macOS set-ups) files are parsed in-
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing as mp
 import os
 import pickle
@@ -111,6 +112,7 @@ def _child(send, fn, args) -> None:
         pass
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
+    faulthandler.disable()   # a crash here is reported by the parent, not dumped on the terminal
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent handles Ctrl-C
     try:
         with warnings.catch_warnings():
