@@ -240,12 +240,26 @@ def _plain(value):
 
 # ---------------------------------------------------------------------------------------------- writers
 
+def _plain_formula_sheet():
+    """An xlsxwriter worksheet that takes formulas as written: the template's formulas use none of the newer
+    Excel functions xlsxwriter rewrites, and skipping its 30 regular expressions a formula makes a
+    4,000-row return several times faster to write."""
+    from xlsxwriter.worksheet import Worksheet
+
+    class PlainFormulas(Worksheet):
+        def _prepare_formula(self, formula, expand_future_functions=False):
+            return formula[1:] if formula.startswith("=") else formula
+
+    return PlainFormulas
+
+
 def _write_cached(tmp: Path, sheets: _Sheets) -> None:
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "strings_to_urls": False})
-    handles = {name: book.add_worksheet(name) for name in sheets.layout.sheets}
+    plain = _plain_formula_sheet()
+    handles = {name: book.add_worksheet(name, worksheet_class=plain) for name in sheets.layout.sheets}
     wrap = book.add_format({"text_wrap": True, "bold": True})
 
     def put(ws, r, c, cell, fmt=None):

@@ -7,7 +7,9 @@ and without (as a script writes them). Expected values are worked out here from 
 """
 
 import re
+import shutil
 import signal
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -313,3 +315,30 @@ def test_a_reader_that_crashes_is_one_clear_error():
         contained(crash, file="damaged.sav", what="SPSS file")
     assert str(err.value) == ("damaged.sav: not a readable SPSS file: the reader crashed (segmentation fault) "
                               "on it (damaged file?)")
+
+
+# ------------------------------------------------------------------ saved by a real spreadsheet program
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not on PATH")
+def test_a_workbook_libreoffice_recalculated_and_saved_reads_as_the_cached_one(tmp_path, spec, synthetic):
+    """A script-written workbook (formulas with no saved values) opened and saved by LibreOffice: LibreOffice
+    computes the template's formulas (the council from E3 by VLOOKUP, the form's stratum, table 3's sums,
+    the Q2c and 1J populations) and the reader gets the same people and populations as from surveykit's
+    own saved values: the formulas are the template's and mean what the reader takes them to mean."""
+    rows = synthetic.data[synthetic.data["LaCode"] == "316"].reset_index(drop=True)
+    cells = synthetic.eligible[synthetic.eligible["council"] == "316"]
+    kwargs = dict(council="316", council_name="Liverpool", council_list=COUNCILS, eligible=cells)
+    cached = write_official_workbook(tmp_path / "cached.xlsx", spec, rows, cached=True, **kwargs)
+    (tmp_path / "in").mkdir()
+    script = write_official_workbook(tmp_path / "in" / "script.xlsx", spec, rows, cached=False, **kwargs)
+    profile = (tmp_path / "lo-profile").as_uri()
+    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "xlsx",
+                    "--outdir", str(tmp_path / "saved"), str(script)], check=True, capture_output=True, timeout=300)
+    saved = read_raw(tmp_path / "saved" / "script.xlsx", spec)
+    ours = read_raw(cached, spec)
+    pd.testing.assert_frame_equal(saved.data.drop(columns="_file"), ours.data.drop(columns="_file"))
+    pd.testing.assert_frame_equal(saved.population, ours.population)
+    expected = synthetic.population[synthetic.population["council"] == "316"].reset_index(drop=True)
+    assert saved.population["population_1j"].tolist() == expected["population_1j"].tolist()
+    assert saved.problems.empty and saved.empty_form_rows == ours.empty_form_rows

@@ -81,6 +81,9 @@ def parse_workbook(path: Path, spec) -> WorkbookReturn:
     notes = []
     frame = _set_council(frame, council, spec, row_numbers, notes)
     data = finish(frame, spec, row_numbers, {}, path.name, bad, keep_blank_rows=True)
+    # the form's own columns (stratum, population in stratum) show "." or -9 where it cannot compute them:
+    # what the form computed is not the council's entry, so it is not reported (surveykit computes its own)
+    bad.found = [f for f in bad.found if f[1] not in spec.workbook.formula_columns]
     population = _populations(eligible, layout.eligible_population, council, path, notes) if eligible else None
     if layout.eligible_population is not None and eligible is None:
         notes.append(("population not in return", None, None, None,
