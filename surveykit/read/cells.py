@@ -185,3 +185,50 @@ def finish(frame: pd.DataFrame, spec, rows: np.ndarray, headers: dict, file_name
     keep = filled.any(axis=1).to_numpy(copy=True) if len(filled.columns) else np.zeros(len(ordered), dtype=bool)
     keep |= np.isin(ordered["_row"].to_numpy(), bad.rows())   # a row whose only cell was bad is still a row
     return ordered[keep].reset_index(drop=True)
+
+
+def finish_block(block: np.ndarray, columns: list[str], spec, rows: np.ndarray, file_name: str,
+                 bad: BadCells) -> pd.DataFrame:
+    """``finish`` for a 2-D block of workbook cells (None, float, int, str, bool, dates) in one pass:
+    every cell classified by type at once, so a sheet costs one sweep, not a pandas step per column."""
+    kinds = np.frompyfunc(type, 1, 1)(block) if block.size else np.empty(block.shape, dtype=object)
+    numbers = np.full(block.shape, np.nan)
+    is_float = kinds == float
+    numbers[is_float] = block[is_float].astype(float)
+    is_int = kinds == int
+    if is_int.any():
+        numbers[is_int] = [float(v) if abs(v) < LARGEST_NUMBER else float("inf") for v in block[is_int]]
+    out = {}
+    for j, name in enumerate(columns):
+        col = spec.columns[name]
+        if col.kind == "string":
+            values = [None if v is None else cell_text(v) for v in block[:, j]]
+            out[name] = as_text(pd.Series(values, dtype=object))
+            continue
+        x = numbers[:, j]
+        other = ~is_float[:, j] & ~is_int[:, j] & (kinds[:, j] != type(None))
+        if other.any():
+            at = np.flatnonzero(other)
+            cells = block[at, j]
+            text = np.array([str(v).strip() if isinstance(v, str) else None for v in cells], dtype=object)
+            for k, (i, cell, t) in enumerate(zip(at, cells, text)):
+                if t is not None and t in NA_SET:
+                    continue
+                try:
+                    x[i] = float(t) if t is not None else np.nan
+                except ValueError:
+                    x[i] = np.nan
+                if t is None or np.isnan(x[i]):
+                    why = "TRUE/FALSE, not a number" if isinstance(cell, (bool, np.bool_)) else "text, not a number"
+                    bad.add(rows[[i]], name, [cell if t is None else t], why)
+        with np.errstate(invalid="ignore"):
+            wild = (~np.isfinite(x) & ~np.isnan(x)) | (np.abs(x) >= LARGEST_NUMBER)
+        if wild.any():
+            bad.add(rows[wild], name, [repr(float(v)) for v in x[wild]],
+                    "not a usable number (infinite or far too large)")
+            x = np.where(wild, np.nan, x)
+        out[name] = x
+    frame = pd.DataFrame(out, copy=False)
+    frame["_file"] = pd.Series(file_name, index=frame.index, dtype="str")
+    frame["_row"] = np.asarray(rows).astype("int64")
+    return frame

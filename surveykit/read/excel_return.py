@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import SurveyKitError
-from surveykit.read.cells import BadCells, as_text, cell_text, finish, standard_header, unreadable
+from surveykit.read.cells import BadCells, as_text, cell_text, finish_block, standard_header, unreadable
 from surveykit.read.contained import contained
 from surveykit.read.grid import Grid, find_sheet, open_workbook
 from surveykit.read.xlsx_guard import check_workbook
@@ -76,11 +76,11 @@ def parse_workbook(path: Path, spec) -> WorkbookReturn:
     columns = list(spec.columns)
     _check_headers(grid, spec, path)
     first, rows = grid.block(layout.header_row, len(columns))
-    frame, row_numbers, empty = _people(rows, first, spec)
+    people, row_numbers, empty = _people(rows, first, spec)
     bad = BadCells(path.name)
     notes = []
-    frame = _set_council(frame, council, spec, row_numbers, notes)
-    data = finish(frame, spec, row_numbers, {}, path.name, bad, keep_blank_rows=True)
+    data = _set_council(finish_block(people, columns, spec, row_numbers, path.name, bad), council, spec,
+                        row_numbers, notes)
     # the form's own columns (stratum, population in stratum) show "." or -9 where it cannot compute them:
     # what the form computed is not the council's entry, so it is not reported (surveykit computes its own)
     bad.found = [f for f in bad.found if f[1] not in spec.workbook.formula_columns]
@@ -181,13 +181,12 @@ def _other_year(grid: Grid, spec) -> str:
 
 # ----------------------------------------------------------------------------------------------- people
 
-def _people(rows: list[list], first: int, spec) -> tuple[pd.DataFrame, np.ndarray, int]:
-    """(frame of the rows that are people, their sheet row numbers, how many empty form rows there were)."""
+def _people(rows: list[list], first: int, spec) -> tuple[np.ndarray, np.ndarray, int]:
+    """(cells of the rows that are people, their sheet row numbers, how many empty form rows there were)."""
     columns = list(spec.columns)
     if not rows:
         first_form, last_form = spec.workbook.prefilled_rows
-        return (pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), np.empty(0, dtype="int64"),
-                last_form - first_form + 1)
+        return np.empty((0, len(columns)), dtype=object), np.empty(0, dtype="int64"), last_form - first_form + 1
     block = np.array(rows, dtype=object)
     formula = [columns.index(c) for c in spec.workbook.formula_columns]
     inputs = np.ones(len(columns), dtype=bool)
@@ -200,9 +199,7 @@ def _people(rows: list[list], first: int, spec) -> tuple[pd.DataFrame, np.ndarra
     people_in_form = int((person & (sheet_rows >= first_form) & (sheet_rows <= last_form)).sum())
     empty = (last_form - first_form + 1) - people_in_form
     kept = block[person]
-    kept = np.where(kept == "", None, kept)
-    frame = pd.DataFrame({c: kept[:, j] for j, c in enumerate(columns)}, dtype=object)
-    return frame, sheet_rows[person], empty
+    return np.where(kept == "", None, kept), sheet_rows[person], empty
 
 
 # ------------------------------------------------------------------------------------------ populations
