@@ -382,3 +382,30 @@ def test_csv_line_with_too_many_cells(tmp_path):
     with pytest.raises(SurveyKitError) as err:
         read_raw(path, small_spec())
     assert message(err) == f"{path}, row 3: more cells than the 5 columns the header names"
+
+
+def test_a_pspp_file_with_only_the_ascof_items_runs_and_says_what_it_omits(tmp_path):
+    """Written by GNU PSPP (tests/fixtures/pspp/ascof-items.sps): the strata's inputs and the items of 1A,
+    1B, 1I(1), 3A, 3D(1), 4A and 4B only. It runs; each missing column a measure or table needs is one
+    warning, and what needs it is left out (1J, the other questions' tables)."""
+    from surveykit.cli import main
+
+    pop = tmp_path / "pop.csv"
+    pop.write_text("LaCode,stratum1Pop,stratum2Pop,stratum3Pop,stratum4Pop\n316,100,100,100,100\n")
+    out = tmp_path / "out"
+    status = main(["run", str(PSPP / "ascs-ascof-items.sav"), "--survey", "ascs", "--year", "2025-26",
+                   "--population", str(pop), "--out", str(out), "--quiet"])
+    assert status == 0
+    problems = pd.read_csv(out / "problems.csv", dtype=str)
+    missing = problems[problems["rule"] == "optional column missing"]
+    assert set(missing["column"]) >= {"q13", "q15a", "q17", "q18", "q2a", "q22a"}
+    assert (missing["severity"] == "warning").all() and "q3a" not in set(missing["column"])
+    q13 = missing.set_index("column").loc["q13", "message"]
+    assert q13.startswith("column q13 is not in the return: omitted measure 1J, question q13")
+    ascof = pd.read_csv(out / "ascof.csv", dtype=str)
+    assert set(ascof["measure"]) == {"1A", "1B", "1I(1)", "3A", "3D(1)", "4A", "4B", "ASCOT"}
+    # 1B by hand: strata 1 and 2 all in control (2 of 2 each), strata 3 and 4 two of three; N = 100 each
+    council = ascof[(ascof["measure"] == "1B") & (ascof["area_level"] == "council") & (ascof["breakdown"] == "total")]
+    assert council["estimate"].iloc[0] == "83.3"     # 100 (1 + 1 + 2/3 + 2/3) / 4
+    run = pd.read_json(out / "run.json", typ="series")
+    assert run["omitted"]["measure 1J"] == "column q15a is not in the return"   # the first of its inputs missing
