@@ -61,8 +61,8 @@ def read_folder(folder: Path, spec, progress=None):
         if error is None:
             result = outcome.value
             if result.council in seen:
-                error = SurveyKitError(f"council {result.council} is also the council of {seen[result.council]}: "
-                                       "this workbook is left out", file=file)
+                error = SurveyKitError(f"council {result.council} is also the council of {seen[result.council]}",
+                                       file=file)
             else:
                 seen[result.council] = file.name
                 read.append((file, result))
