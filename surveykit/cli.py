@@ -113,6 +113,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("surveykit: interrupted; nothing half-written was left behind", file=sys.stderr)
         return 130
+    except BrokenPipeError:   # output piped into a command that stopped reading (| head): not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0
 
 
