@@ -149,7 +149,7 @@ def _measure_sheet(code: str, rows: pd.DataFrame, spec, shown_code: str, areas: 
     frame = pd.concat([areas, pd.DataFrame(columns, index=areas.index, dtype=object)], axis=1)
 
     unit = ("Outcome: the percentage of respondents; margin of error in percentage points" if percent else
-            f"Outcome: the score{' (0 to 1)' if decimals == 3 else ''}; margin of error in score points")
+            "Outcome: the score; margin of error in score points")
     lines = [f"Survey: {spec.title}." if spec is not None else "",
              f"Definition: {definition}" if definition else "",
              f"{unit} {note_ref('margin_of_error')}. Respondents: those the outcome rests on, rounded to the "
