@@ -401,3 +401,27 @@ def test_libreoffice_round_trip_keeps_every_value(demo, tmp_path):
     assert england[4].startswith(f"{outcome:.3f},")
     total = original["ASCOF 1B"].cell(header + 1, 7).value
     assert f'"{total:,}"' in shown["ASCOF 1B"][header] or f",{total}," in shown["ASCOF 1B"][header]
+
+
+def test_sections_get_heading_rows_and_blocks_span_their_columns(tmp_path):
+    """T2's shape: runs of rows under a heading row (Gender over Male, Female), a block over two columns."""
+    from surveykit.publish.sheet import Section
+
+    frame = pd.DataFrame({"group": ["Male", "Female", "18-64", "65 and over"],
+                          "pct": [40.25, 59.75, 30.0, 70.0], "n": [400, 600, 300, 700]}, dtype=object)
+    sheet = PublishedSheet(name="T2", title="Table 2", lines=["One line."], frame=frame,
+                           blocks=[Block("", ("group",), ("Group",)),
+                                   Block("All respondents", ("pct", "n"), ("Percentage", "Respondents"))],
+                           formats={"pct": "percent", "n": "count"},
+                           sections=[Section("Gender", 0, 1), Section("Age", 2, 3)], freeze_columns=1)
+    wb = openpyxl.load_workbook(write_workbook([sheet], tmp_path / "t.xlsx", NOTES))
+    ws = wb["T2"]
+    header = _header_row(ws)
+    assert header == 5 and ws.freeze_panes == "B6"      # title, line, blank, block headings, labels
+    assert ws["B4"].value == "All respondents" and "B4:C4" in {str(r) for r in ws.merged_cells.ranges}
+    column = [ws.cell(r, 1).value for r in range(header + 1, header + 7)]
+    assert column == ["Gender", "Male", "Female", "Age", "18-64", "65 and over"]
+    assert ws.cell(header + 1, 1).font.b and ws.cell(header + 1, 2).value is None
+    assert [ws.cell(header + 2, c).value for c in (2, 3)] == [40.25, 400]
+    assert ws.cell(header + 2, 2).number_format == "0.0" and ws.cell(header + 6, 3).value == 700
+    assert ws.auto_filter.ref == f"A{header}:C{header + 6}"
