@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from surveykit.publish.rules import note_ref, publish_ascof, publishing_rules, symbols
+from surveykit.publish.rules import note_ref, publish_ascof, publishing_rules
 from surveykit.publish.sheet import Block, PublishedSheet
 
 # (breakdown, group, heading) of the splits the ASCOF publication shows, in its order

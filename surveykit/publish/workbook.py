@@ -232,7 +232,7 @@ def _number_width(values: np.ndarray, format_key: str) -> int:
     return digits + commas + (decimals + 1 if decimals else 0) + int(bool((values < 0).any()))
 
 
-def _column_cells(sheet: PublishedSheet, column, position: int, first_row: np.ndarray, path: Path) -> _Column:
+def _column_cells(sheet: PublishedSheet, column, first_row: np.ndarray, path: Path) -> _Column:
     """Numbers (int/float, finite) and text of one body column; blanks (None/NaN) are left out."""
     values = sheet.frame[column]
     column_format = sheet.formats.get(column, "text")
@@ -476,7 +476,7 @@ def _write_table(workbook, formats: _Formats, sheet: PublishedSheet, path: Path)
         raise SurveyKitError(f"sheet {name}: {n_rows} rows x {n_columns} columns do not fit in a worksheet "
                              f"({_MAX_ROWS - first_body} rows, {_MAX_COLUMNS} columns at most)", file=path)
 
-    cells = [_column_cells(sheet, c, j, positions, path) for j, c in enumerate(columns)]
+    cells = [_column_cells(sheet, c, positions, path) for c in columns]
     widths = _column_widths(sheet, cells, labels) if columns else [10.0]
     worksheet = workbook.add_worksheet(name)
     for j, w in enumerate(widths):
