@@ -21,14 +21,16 @@ from surveykit.publish.atomic import OutputFolder, check_out
 from surveykit.publish.atomic import atomic_write
 from surveykit.publish.csv import write_csv
 from surveykit.questionnaire import available_specs, load_spec
-from surveykit.questions import answers_by_area, question_tables
+from surveykit.questions import question_tables
 from surveykit.read import file_checksum, read_councils, read_population, read_raw
 from surveykit.resources import bundled_path
 from surveykit.results import ascof
 from surveykit.publish.rules import publish_ascof, publish_questions
 from surveykit.validate import validate
 from surveykit.weights import weight
-from surveykit.publish.workbook import Sheet, write_workbook
+from surveykit.publish.answer_tables import answers_sheets
+from surveykit.publish.ascof_tables import ascof_sheets, data_quality_sheets
+from surveykit.publish.workbook import write_workbook
 
 DEMO = {"ascs": ("demo-ascs-return.csv", "demo-ascs-population.csv", "demo-councils.csv"),
         "sace": ("demo-sace-return.csv", "demo-sace-population.csv", "demo-councils.csv")}
@@ -137,8 +139,10 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
         write_csv(published_q, folder / "questions.csv")
         write_csv(ret.ledger, folder / "ledger.csv")
         write_csv(ret.problems, folder / "problems.csv")
-        notes = {"input_file": str(return_path), "checksum": raw.checksum, "options": options}
-        write_workbook(_sheets(published, published_q, ret), folder / "results.xlsx", notes=notes)
+        notes = {"input_file": str(return_path), "checksum": raw.checksum, "options": options,
+                 "created": run["created"]}
+        write_workbook(_sheets(published, published_q, ret, lookup), folder / "results.xlsx", notes=notes,
+                       title=f"{spec.title}: ASCOF measures and answers")
         if plots:
             from surveykit.plots import write_plots
             write_plots(results, spec, folder / "plots", spine_councils=spine, progress=not quiet)
@@ -171,25 +175,10 @@ def _check_spine(spine, plots, lookup, ret=None) -> None:
                                  f"(councils: {', '.join(sorted(known)[:8])}{' ...' if len(known) > 8 else ''})")
 
 
-def _sheets(published: pd.DataFrame, published_q: pd.DataFrame, ret) -> list:
-    """The workbook: ASCOF measures, answers by area, data quality."""
-    spec = ret.spec
-    definitions = [f"{m.code}: {m.name}. {m.description}" for m in spec.measures.values()]
-    return {
-        "ASCOF": Sheet(published, f"ASCOF measures: {spec.title}", definitions),
-        "Answers by area": Sheet(answers_by_area(published_q, "percent"), f"Answers by area (%): {spec.title}",
-                                 ["Weighted percentage of each question's respondents giving each answer "
-                                  "(column 'q3a: 1' is answer code 1 to q3a); labels in questions.csv."]),
-        "Margins of error": Sheet(answers_by_area(published_q, "margin_of_error"),
-                                  f"Margins of error (percentage points): {spec.title}",
-                                  ["1.96 x standard error of each percentage on the 'Answers by area' sheet."]),
-        "Ledger summary": Sheet(ret.summary().rename_axis("count").reset_index(),
-                                "Rows read, used and excluded (Ledger)",
-                                ["Every input row is either used or excluded for the reason given; "
-                                 "the counts add up."]),
-        "Problems": Sheet(ret.problems, "Problems found in the return",
-                          ["Each problem names the file, row and column; invalid cells were set missing."]),
-    }
+def _sheets(published: pd.DataFrame, published_q: pd.DataFrame, ret, councils=None) -> list:
+    """The workbook: one sheet per ASCOF measure, answers by area and their margins of error, data quality."""
+    return [*ascof_sheets(published, ret.spec, councils), *answers_sheets(published_q, ret.spec, councils),
+            *data_quality_sheets(ret)]
 
 
 def _print_summary(run: dict, out: Path) -> None:

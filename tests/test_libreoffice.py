@@ -12,7 +12,7 @@ import pytest
 
 import surveykit
 from surveykit.publish import write_tables
-from surveykit.publish.rules import publish_ascof
+from surveykit.publish.rules import publish_ascof, publishing_rules
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
@@ -69,12 +69,13 @@ def test_libreoffice_shows_the_published_values(tmp_path):
     write_tables({"ASCOF": results}, workbook, NOTES)
 
     sheets = _convert(workbook, tmp_path)
-    assert set(sheets) == {"ASCOF", "Notes"}
+    assert set(sheets) == {"Contents", "ASCOF", "Notes"}
 
     rows = sheets["ASCOF"]
-    header_at = next(i for i, row in enumerate(rows) if row and row[0] == "measure")
-    header = rows[header_at]
-    assert header == list(published.columns)
+    labels = publishing_rules()["column_labels"]
+    header_at = next(i for i, row in enumerate(rows) if row and row[0] == "Measure code")
+    assert rows[header_at] == [labels[c] for c in published.columns]
+    header = list(published.columns)
     shown = [row for row in rows[header_at + 1:] if any(row)]
     assert len(shown) == len(published)
     for row, (_, expected) in zip(shown, published.iterrows()):
@@ -99,7 +100,9 @@ def test_libreoffice_shows_the_published_values(tmp_path):
     assert notes["Input file"] == NOTES["input_file"]
     assert notes["Input checksum (SHA-256)"] == NOTES["checksum"]
     assert notes["surveykit version"] == surveykit.__version__
-    assert notes["  breakdowns"] == "sex, age_group"
+    assert notes["Option: breakdowns"] == "sex, age_group"
+    contents = {row[0]: row[1] for row in sheets["Contents"] if len(row) > 1 and row[0]}
+    assert contents["ASCOF"] == "ASCOF" and "numbered notes" in contents["Notes"]
 
 
 def test_libreoffice_shows_a_wide_mixed_sheet(tmp_path):
@@ -111,6 +114,6 @@ def test_libreoffice_shows_a_wide_mixed_sheet(tmp_path):
     write_tables({"Wide": wide}, workbook, NOTES)
     rows = _convert(workbook, tmp_path)["Wide"]
     header_at = next(i for i, row in enumerate(rows) if row and row[0] == "q0")
-    assert rows[header_at] == [f"q{i}" for i in range(28)] + ["share", "note"]
+    assert rows[header_at] == [f"q{i}" for i in range(28)] + ["share", "Note"]
     assert rows[header_at + 1] == [str(i) for i in range(28)] + ["0.25", "=A1*2"]
     assert rows[header_at + 2] == [str(10 * i) for i in range(28)] + ["", ""]

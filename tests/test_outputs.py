@@ -1,6 +1,7 @@
 """Safe file output: atomic writes, inert formula-like text, and no suppressed figure in any file."""
 
 import csv
+import re
 import zipfile
 
 import numpy as np
@@ -14,7 +15,7 @@ from surveykit.publish.atomic import atomic_write
 from surveykit.publish import write_tables
 from surveykit.publish.csv import write_csv
 from surveykit.publish.workbook import Sheet, write_workbook
-from surveykit.publish.rules import publish_ascof, round_half_away, round_to
+from surveykit.publish.rules import publish_ascof, publishing_rules, round_half_away, round_to
 
 NOTES = {"input_file": "ascs_2020-21.sav", "checksum": "9f86d081884c7d659a2feaa0c55ad015",
          "options": {"ci": "wald", "level": 0.95, "by": ["council"]}}
@@ -24,6 +25,16 @@ INJECTIONS = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tcmd", "\r=2"]
 def _read_csv_cells(path):
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.reader(fh))
+
+
+def _label(column):
+    """The plain-English heading a tidy table's column gets in the workbook."""
+    return publishing_rules()["column_labels"].get(column, column)
+
+
+def _excel_text(text):
+    """A stored string as Excel reads it: "_x000D_" is ECMA-376's escape of a carriage return."""
+    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
 
 
 def _xlsx_cells(path):
@@ -111,8 +122,7 @@ def test_xlsx_keeps_formula_like_text_as_text(tmp_path):
     write_workbook({"Table": frame}, target, NOTES)
     ws = openpyxl.load_workbook(target)["Table"]
     column = list(ws["A"])[-len(INJECTIONS):]
-    # XML reads a stored carriage return back as a line feed; everything else comes back exactly
-    assert [c.value for c in column] == [s.replace("\r", "\n") for s in INJECTIONS]
+    assert [_excel_text(c.value) for c in column] == INJECTIONS
     assert all(c.data_type == "s" for c in column)
     assert all(c.quotePrefix for c in column)
     with zipfile.ZipFile(target) as zf:  # no formula element anywhere in the package
@@ -195,7 +205,7 @@ def test_no_suppressed_value_reaches_any_written_file(tmp_path):
 
     cells = _xlsx_cells(xlsx_path)
     _assert_no_leak([c.value for *_, c in cells], forbidden)
-    assert {sheet for sheet, *_ in cells} == {"ASCOF", "Published", "Notes"}
+    assert {sheet for sheet, *_ in cells} == {"Contents", "ASCOF", "Published", "Notes"}
     for sheet in ["ASCOF", "Published"]:
         rows = {}
         for s, r, _, c in cells:
@@ -217,32 +227,41 @@ def test_workbook_headers_formats_and_notes(tmp_path):
     results = _results_with_suppressed_rows()
     target = tmp_path / "results.xlsx"
     sheet = Sheet(publish_ascof(results), "ASCOF measures by council", ["3A: satisfied with care"])
-    write_workbook({"ASCOF": sheet}, target, NOTES)
+    write_workbook({"ASCOF": sheet}, target, dict(NOTES, created="2025-06-30T10:00:00+00:00"))
     wb = openpyxl.load_workbook(target)
-    assert wb.sheetnames == ["ASCOF", "Notes"]
+    assert wb.sheetnames == ["Contents", "ASCOF", "Notes"]
     ws = wb["ASCOF"]
     assert ws["A1"].value == "ASCOF measures by council"
     assert ws["A2"].value == "3A: satisfied with care"
-    method = ws["A3"].value
-    assert "weighted by eligible population per council stratum" in method.lower()
-    assert "per-item weights" in method and "95% confidence intervals" in method
-    assert "1.96 × SE" in method
-    header_row = next(c.row for c in ws["A"] if c.value == "measure")
+    assert ws["A3"].value.startswith("Symbols: [c] suppressed") and "[notes 1, 2, 3, 4]" in ws["A3"].value
+    header_row = next(c.row for c in ws["A"] if c.value == "Measure code")
     assert ws.freeze_panes == f"A{header_row + 1}"
     headers = [c.value for c in ws[header_row]]
+    assert headers[:8] == ["Measure code", "Area type", "Area code", "Area", "Split", "Group", "Outcome",
+                           "Standard error"]
     first = {h: c for h, c in zip(headers, ws[header_row + 1])}
-    assert first["estimate"].value == 67.7 and first["estimate"].number_format == "0.0"
-    assert first["se"].value == 0.71 and first["se"].number_format == "0.00"
-    assert first["respondents"].value == 6515 and first["respondents"].number_format == "#,##0"
-    assert first["population"].value == 10020 and first["population"].number_format == "#,##0"
-    assert first["area_code"].value == "E1" and first["area_code"].data_type == "s"
+    assert first["Outcome"].value == 67.7 and first["Outcome"].number_format == "0.0"
+    assert first["Standard error"].value == 0.71 and first["Standard error"].number_format == "0.00"
+    assert first["Respondents"].value == 6515 and first["Respondents"].number_format == "#,##0"
+    assert first["Estimated population"].value == 10020
+    assert first["Estimated population"].number_format == "#,##0"
+    assert first["Area code"].value == "E1" and first["Area code"].data_type == "s"
     assert ws.column_dimensions["D"].width >= len("Small base")
 
     notes = {r[0].value: r[1].value for r in wb["Notes"].iter_rows(min_row=3) if r[0].value}
     assert notes["Input file"] == "ascs_2020-21.sav"
     assert notes["Input checksum (SHA-256)"] == NOTES["checksum"]
     assert notes["surveykit version"] == surveykit.__version__
-    assert notes["  ci"] == "wald" and notes["  level"] == "0.95" and notes["  by"] == "council"
+    assert notes["Date made"] == "2025-06-30"
+    assert notes["Option: ci"] == "wald" and notes["Option: level"] == "0.95" and notes["Option: by"] == "council"
+    assert notes["Note 1"].startswith("[c] Suppressed: fewer than 3 respondents")
+    contents = [(r[0].value, r[1].value, r[0].hyperlink) for r in wb["Contents"].iter_rows(min_row=4)
+                if r[0].value]
+    assert [(name, text) for name, text, _ in contents][1:] == [
+        ("ASCOF", "ASCOF measures by council"),
+        ("Notes", "Where these tables came from (input file, its checksum, toolkit version, options, date) and "
+                  "the numbered notes the tables cite")]
+    assert [link.location for *_, link in contents[1:]] == ["'ASCOF'!A1", "'Notes'!A1"]
 
 
 def test_write_tables_rejects_unknown_suffix(tmp_path):
@@ -254,14 +273,16 @@ def test_write_tables_rejects_unknown_suffix(tmp_path):
 # ------------------------------------------------------------------- workbook cells, by hand
 
 def _table_cells(path, sheet="Table"):
-    """Header row number and {header: [data cells]} of a sheet written by write_workbook."""
+    """Header row number and {column name: [data cells]} of a tidy table written by write_workbook, its
+    columns found by their plain-English headings."""
     ws = openpyxl.load_workbook(path)[sheet]
     header_row = int(ws.freeze_panes[1:]) - 1
     headers = [c.value for c in ws[header_row]]
-    columns = {h: [] for h in headers}
+    labels = {_label(name): name for name in publishing_rules()["column_labels"]}
+    columns = {labels.get(h, h): [] for h in headers}
     for row in ws.iter_rows(min_row=header_row + 1, max_col=len(headers)):
         for h, c in zip(headers, row):
-            columns[h].append(c)
+            columns[labels.get(h, h)].append(c)
     return ws, header_row, columns
 
 
@@ -327,11 +348,11 @@ def test_workbook_titles_and_headers_are_inert_and_styled(tmp_path):
     sheet = Sheet(pd.DataFrame({"=cmd|' /C calc'!A0": [1], "plain": ["a"]}), "=SUM(A1)", ["+definition"])
     write_workbook({"Table": sheet}, target, NOTES)
     ws, header_row, _ = _table_cells(target)
-    assert ws["A1"].value == "=SUM(A1)" and ws["A1"].quotePrefix
-    assert ws["A1"].font.b and ws["A1"].font.sz == 13
+    assert ws["A1"].value == "=SUM(A1)" and ws["A1"].quotePrefix and ws["A1"].data_type == "s"
+    assert ws["A1"].font.b and ws["A1"].font.sz == 14
     assert ws["A2"].value == "+definition" and ws["A2"].quotePrefix and not ws["A2"].font.b
-    assert ws["A3"].value.startswith("Method: ") and ws["A4"].value.startswith("Symbols: [c] Suppressed")
-    assert header_row == 6 and ws["A5"].value is None  # a blank line, then the header
+    assert ws["A3"].value.startswith("Symbols: [c] suppressed")
+    assert header_row == 5 and ws["A4"].value is None  # a blank line, then the header
     header = ws[f"A{header_row}"]
     assert header.value == "=cmd|' /C calc'!A0" and header.data_type == "s"
     assert header.quotePrefix and header.font.b
@@ -347,17 +368,18 @@ def test_workbook_wide_sheet_letters_and_widths(tmp_path):
     ws, header_row, col = _table_cells(target)
     assert ws[f"AD{header_row}"].value == "c29" and ws[f"AD{header_row + 1}"].value == 29
     assert ws.max_column == 32
-    assert ws.column_dimensions["AE"].width == 60  # 100 characters, capped
-    assert ws.column_dimensions["AF"].width == len("short") + 2
-    assert ws.column_dimensions["A"].width == len("c0") + 2
+    # xlsxwriter stores a width w as w + 5/7 (its pixel padding)
+    assert ws.column_dimensions["AE"].width == pytest.approx(52 + 5 / 7, abs=0.01)  # 100 characters, capped
+    assert ws.column_dimensions["AF"].width == pytest.approx(len("short") + 2 + 5 / 7, abs=0.01)
+    assert ws.column_dimensions["A"].width == pytest.approx(6 + 5 / 7, abs=0.01)  # the narrowest column
 
 
 def test_workbook_control_character_is_a_user_error_naming_the_cell(tmp_path):
     target = tmp_path / "t.xlsx"
     with pytest.raises(SurveyKitError) as err:
         write_workbook({"Table": pd.DataFrame({"area_name": ["ok", "bad\x01name"]})}, target, NOTES)
-    # 3 lines above (title, method, symbols), a blank line, header in row 5: data in rows 6-7
-    assert (err.value.row, err.value.column) == (7, "area_name") and "t.xlsx" in str(err.value)
+    # a title and the symbols line above, a blank line, the header in row 4: data in rows 5-6
+    assert (err.value.row, err.value.column) == (6, "area_name") and "t.xlsx" in str(err.value)
     with pytest.raises(SurveyKitError, match="control character"):
         write_workbook({"Table": pd.DataFrame({"bad\x1fheader": [1]})}, target, NOTES)
     with pytest.raises(SurveyKitError) as err:
@@ -367,7 +389,7 @@ def test_workbook_control_character_is_a_user_error_naming_the_cell(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("name", ["", "x" * 32, "a/b", "a[1]", "what?", "notes", "'quoted'"])
+@pytest.mark.parametrize("name", ["", "x" * 32, "a/b", "a[1]", "what?", "notes", "CONTENTS", "'quoted'"])
 def test_workbook_rejects_bad_sheet_names(tmp_path, name):
     with pytest.raises(SurveyKitError, match="sheet name"):
         write_workbook({name: pd.DataFrame({"a": [1]})}, tmp_path / "t.xlsx", NOTES)
@@ -383,7 +405,7 @@ def test_workbook_sheet_names_rules(tmp_path):
     target = tmp_path / "t.xlsx"
     write_workbook({'R&D "<1>"': pd.DataFrame({"a": [1]}), "Answers by area": pd.DataFrame({"b": [2]})},
                    target, NOTES)
-    assert openpyxl.load_workbook(target).sheetnames == ['R&D "<1>"', "Answers by area", "Notes"]
+    assert openpyxl.load_workbook(target).sheetnames == ["Contents", 'R&D "<1>"', "Answers by area", "Notes"]
 
 
 def test_workbook_empty_tables_keep_their_header(tmp_path):
@@ -393,7 +415,7 @@ def test_workbook_empty_tables_keep_their_header(tmp_path):
     ws, header_row, col = _table_cells(target)
     assert col == {"measure": [], "estimate": []} and ws.max_row == header_row
     nothing = openpyxl.load_workbook(target)["Nothing"]
-    assert nothing["A1"].value == "Nothing" and nothing.freeze_panes == "A6"
+    assert nothing["A1"].value == "Nothing" and nothing.freeze_panes == "A5"
 
 
 def test_workbook_bytes_depend_only_on_the_tables(tmp_path):

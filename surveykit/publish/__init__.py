@@ -30,24 +30,35 @@ def write_tables(tables: pd.DataFrame | Mapping, path,
                  notes: Mapping | None = None) -> Path:
     """Write results tables to ``path`` (.xlsx workbook, or .csv for a single table).
 
-    Raw ASCOF results or question tables are suppressed and rounded first (surveykit.publish.rules).
+    ``tables`` is one tidy table, a mapping of sheet name to tidy tables, or PublishedSheets from a table
+    builder (``ascof_tables.ascof_sheets(results, spec)`` lays the measures out as the ASCOF publication
+    does). Raw ASCOF results or question tables are suppressed and rounded first (surveykit.publish.rules).
     """
+    from surveykit.publish.sheet import PublishedSheet
     from surveykit.publish.workbook import Sheet, write_workbook  # the workbook writer builds on this module
 
     path = Path(path)
+    suffix = path.suffix.lower()
+    if isinstance(tables, PublishedSheet):
+        tables = [tables]
+    if not isinstance(tables, (pd.DataFrame, Mapping)):   # PublishedSheets from a table builder
+        if suffix != ".xlsx":
+            raise SurveyKitError("published sheets are written as a workbook: use .xlsx", file=path)
+        return write_workbook(list(tables), path, notes)
     if isinstance(tables, pd.DataFrame):
         tables = {"Questions" if "question" in tables.columns else "ASCOF": tables}
     tables = {
-        name: (Sheet(_published(t.table), t.title, t.definitions) if isinstance(t, Sheet) else _published(t))
+        name: (Sheet(_published(t.table), t.title, t.definitions) if isinstance(t, Sheet) else
+               t if isinstance(t, PublishedSheet) else _published(t))
         for name, t in tables.items()
     }
-    suffix = path.suffix.lower()
     if suffix == ".xlsx":
         return write_workbook(tables, path, notes)
     if suffix == ".csv":
         if len(tables) != 1:
             raise SurveyKitError("a CSV file holds one table; write .xlsx for several", file=path)
         (table,) = tables.values()
-        return write_csv(table.table if isinstance(table, Sheet) else table, path)
+        return write_csv(table.table if isinstance(table, Sheet) else
+                         table.frame if isinstance(table, PublishedSheet) else table, path)
     raise SurveyKitError(f"cannot write tables as {suffix or 'a file without suffix'}: use .xlsx or .csv",
                          file=path)

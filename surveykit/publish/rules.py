@@ -35,6 +35,26 @@ def publishing_rules() -> dict:
         raise SurveyKitError(f"cannot read the publishing rules: {exc}", file=path) from exc
 
 
+def numbered_notes() -> list[str]:
+    """The notes tables cite, in their published order: note N is item N - 1."""
+    return [" ".join(str(text).split()) for text in (publishing_rules().get("notes") or {}).values()]
+
+
+def note_ref(*keys: str) -> str:
+    """How a table cites notes by their keys in the publishing rules: "[note 1]", "[notes 1, 2]"."""
+    order = list(publishing_rules().get("notes") or {})
+    unknown = [k for k in keys if k not in order]
+    if unknown:
+        raise KeyError(f"no note {unknown[0]!r} in the publishing rules (notes: {', '.join(order)})")
+    numbers = [str(order.index(k) + 1) for k in keys]
+    return f"[note {numbers[0]}]" if len(numbers) == 1 else f"[notes {', '.join(numbers)}]"
+
+
+def symbols() -> frozenset[str]:
+    """Every symbol a published cell may hold instead of a number ("[c]", "[w]", "[x]", "[z]")."""
+    return frozenset(publishing_rules()["labels"].values())
+
+
 # ----------------------------------------------------------------------------------------- rounding
 
 def _multiples(x, step: Fraction) -> tuple[np.ndarray, np.ndarray]:

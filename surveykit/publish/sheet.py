@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-# How a column's numbers are shown (Excel number formats, as the published annex uses them).
-FORMATS = {"percent": "0.0", "count": "#,##0", "score": "0.0", "score3": "0.000", "text": "@", "integer": "0"}
+# How a column's numbers are shown (Excel number formats, as the published annex uses them). "decimalN" shows
+# N decimals (a table written as it was published keeps each figure's printed decimals); "general" is Excel's
+# own choice.
+FORMATS = {"percent": "0.0", "count": "#,##0", "score": "0.0", "score3": "0.000", "text": "@", "integer": "0",
+           "general": "General", **{f"decimal{n}": "0." + "0" * n if n else "0" for n in range(7)}}
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class PublishedSheet:
     sections: list[Section] = field(default_factory=list)
     freeze_columns: int = 0                     # columns kept in view when scrolling right (the area names)
     widths: dict[str, float] = field(default_factory=dict)  # column -> width in characters (optional)
+    description: str = ""                       # one line for the Contents sheet (the title if empty)
+    # column -> a FORMATS key per body row, where a column's rows differ (1J's rows of a long table at 3 dp);
+    # a missing entry falls back to ``formats``
+    cell_formats: dict[str, pd.Series] = field(default_factory=dict)
 
     def __post_init__(self):
         covered = [c for b in self.blocks for c in b.columns]
@@ -57,5 +64,9 @@ class PublishedSheet:
         if len(self.name) > 31:
             raise ValueError(f"sheet name {self.name!r} is longer than 31 characters")
         unknown = {f for f in self.formats.values() if f not in FORMATS}
+        for column, keys in self.cell_formats.items():
+            if column not in self.frame.columns or len(keys) != len(self.frame):
+                raise ValueError(f"sheet {self.name!r}: cell formats of {column!r} must give one per body row")
+            unknown |= {f for f in pd.unique(keys.dropna()) if f not in FORMATS}
         if unknown:
             raise ValueError(f"sheet {self.name!r}: unknown formats {sorted(unknown)}")

@@ -1,18 +1,34 @@
-"""The results workbook: real .xlsx written directly as SpreadsheetML, fast and formula-safe.
+"""The results workbook: published sheets written with xlsxwriter, ready to publish.
 
-openpyxl and xlsxwriter spend microseconds per cell in Python; a national workbook has ~200k cells
-and the whole main job must take under two seconds, so each column is classified once and its cells
-become XML through vectorised string operations (benchmarks/bench_workbook.py has the timings).
-Every text cell is a shared string, which a spreadsheet never evaluates. The result is checked by
-reading it back with openpyxl and by LibreOffice (tests/test_outputs.py, tests/test_libreoffice.py).
+The table builders (``ascof_tables.py``, ``answer_tables.py``, ``annex.py``) hand over ``PublishedSheet``
+objects (``sheet.py``): what each cell means. This module decides how a spreadsheet shows them:
+
+- a Contents sheet first (every sheet, linked, with one line saying what it holds) and a Notes sheet last
+  (where the tables came from: input file, its SHA-256, toolkit version, options, date; then the numbered
+  notes the tables cite as "[note N]");
+- each table under its title lines, its header blocks (a question's words over its answers) above
+  plain-English column labels, an autofilter on the label row, panes frozen below the header and right of the
+  area columns;
+- numbers stored as numbers with number formats (0.0, 0.000, #,##0); symbols ("[c]") and all other text
+  stored as text, right-aligned in number columns; text is never a formula (xlsxwriter writes strings as
+  strings, and text a spreadsheet would read as a formula is also quote-prefixed, so editing it keeps it text);
+- print set-up: A4 landscape, one page wide where that stays readable (else across pages at block
+  boundaries, the area columns repeated), header rows repeated on every page, sheet name and page numbers in
+  the footer.
+
+A tidy DataFrame (``write_tables`` of raw results, a statistician's own table) becomes a sheet through
+``table_sheet``: published number text ("67.7") becomes a number shown with its printed decimals, headings
+become plain English. xlsxwriter spends a few microseconds a cell; benchmarks/bench_workbook.py times it
+against the SpreadsheetML writer this replaced.
 """
 
 from __future__ import annotations
 
+import math
 import re
-import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -21,59 +37,43 @@ import pandas as pd
 import surveykit
 from surveykit.errors import SurveyKitError
 from surveykit.publish.atomic import atomic_write
-from surveykit.publish.csv import FORMULA_START as _FORMULA_START, PLAIN_NUMBER as _PLAIN_NUMBER
-from surveykit.publish.rules import publishing_rules
+from surveykit.publish.csv import FORMULA_START, PLAIN_NUMBER
+from surveykit.publish.rules import numbered_notes as _rules_notes, publishing_rules, symbols
+from surveykit.publish.sheet import FORMATS, Block, PublishedSheet
 
+CONTENTS, NOTES = "Contents", "Notes"
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 # characters XML cannot hold: control characters, unpaired surrogates, U+FFFE/U+FFFF
 _XLSX_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _XLSX_ILLEGAL_WHAT = "a character .xlsx cannot store (a control character or an unpaired surrogate)"
-_MAX_COLUMN_WIDTH = 60
-
-
-# ----------------------------------------------------------------------------------------------- xlsx
-#
-# The workbook is written as SpreadsheetML directly. Each column is classified once (numbers, text,
-# empty) and its cells become XML through vectorised string operations, so a national workbook of
-# ~200k cells takes a fraction of a second; openpyxl or xlsxwriter spend microseconds per cell in
-# Python (benchmarks/bench_workbook.py). Every text cell is a shared string (t="s"), which a
-# spreadsheet never evaluates; formula-like text also gets a quote-prefix style, so that editing
-# the cell in Excel keeps it text.
-
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
-_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_FORMULA = re.compile(FORMULA_START)
+_NUMBER = re.compile(PLAIN_NUMBER)
 _MAX_ROWS, _MAX_COLUMNS = 1_048_576, 16_384
-# Formats every spreadsheet knows by number; others are declared in styles.xml from id 164.
-_BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4}
-_FONTS = ('<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>',
-          '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>',
-          '<font><b/><sz val="13"/><name val="Calibri"/><family val="2"/></font>')
-_NORMAL, _BOLD, _TITLE = range(len(_FONTS))
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same tables give the same bytes
-_INT_TEXT = re.compile(r"^[+-]?\d+$")
+_NUMBER_FORMATS = {key for key in FORMATS if key != "text"}
+_NUMBER_TYPES = frozenset((int, float, np.int64, np.int32, np.int16, np.int8, np.uint64, np.uint32, np.uint16,
+                           np.uint8, np.float64, np.float32))
+_TEXT_TYPES = frozenset((str, np.str_))
 
+# Layout, in Excel's units: column widths in characters of the default font (Calibri 11, 7 pixels each plus
+# 5 of padding), row heights in points (15 a line). A4 landscape less the margins is 10.9 inches, 1045 pixels.
+_LINE_POINTS, _TITLE_POINTS = 15.0, 19.0
+_MIN_WIDTH, _MAX_WIDTH, _LINE_WIDTH = 6, 50, 100
+_HEADING_LINES = 3
+_CHARS_PER_WIDTH = 1.2     # text averages a little narrower than the digit "0" the width unit is
+_PAGE_PIXELS = (11.69 - 2 * 0.4) * 96
+_SMALLEST_FIT = 0.55       # narrower than this when fitted to the page's width, a table prints across pages
+_ACROSS_SCALE = 75         # ... at this scale (%)
+
+
+# ------------------------------------------------------------------------------------------ tidy tables
 
 @dataclass
 class Sheet:
-    """One table for the workbook, with the lines shown above it."""
+    """A tidy table with the lines shown above it (``table_sheet`` makes it a PublishedSheet)."""
 
     table: pd.DataFrame
     title: str
     definitions: list[str] = field(default_factory=list)
-
-
-def _check_sheet_name(name: str, path: Path) -> str:
-    if (not name or len(name) > 31 or _SHEET_NAME_BAD.search(name) or name.lower() == "notes"
-            or name.startswith("'") or name.endswith("'")):
-        raise SurveyKitError(
-            f"sheet name {name!r} is not allowed: 1-31 characters, none of []:*?/\\, "
-            "no ' at either end, not 'Notes'",
-            file=path,
-        )
-    return name
 
 
 def _default_definitions(table: pd.DataFrame) -> list[str]:
@@ -85,388 +85,628 @@ def _default_definitions(table: pd.DataFrame) -> list[str]:
     return [f"{code}: {known[code]}" for code in codes if code in known]
 
 
-def _escape(text: str, quote: bool = False) -> str:
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace('"', "&quot;") if quote else text
+def _symbols_line() -> str:
+    from surveykit.publish.rules import note_ref
+    labels = publishing_rules()["labels"]
+    return (f"Symbols: {labels['low']} suppressed (fewer than 3 respondents), {labels['none']} no respondents, "
+            f"{labels['not_available']} not available, {labels['not_applicable']} not applicable "
+            f"{note_ref('suppressed', 'no_respondents', 'not_available', 'not_applicable')}.")
 
 
-def _column_letter(index: int) -> str:
-    """Spreadsheet column name of a 0-based index: 0 -> A, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-class _Styles:
-    """The workbook's cell formats (styles.xml ``cellXfs``), each combination registered once."""
-
-    def __init__(self):
-        self._xfs: dict[tuple, int] = {}
-        self._custom_formats: dict[str, int] = {}
-        self.index()  # xf 0 is the look of every cell without a style
-
-    def index(self, font: int = _NORMAL, number_format: str = "General", right: bool = False,
-              quote: bool = False) -> int:
-        key = (font, number_format, bool(right), bool(quote))
-        if key not in self._xfs:
-            if number_format not in _BUILTIN_FORMATS and number_format not in self._custom_formats:
-                self._custom_formats[number_format] = 164 + len(self._custom_formats)
-            self._xfs[key] = len(self._xfs)
-        return self._xfs[key]
-
-    def xml(self) -> str:
-        formats = "".join(f'<numFmt numFmtId="{i}" formatCode="{_escape(code, True)}"/>'
-                          for code, i in self._custom_formats.items())
-        xfs = []
-        for font, number_format, right, quote in self._xfs:
-            number_id = _BUILTIN_FORMATS.get(number_format) or self._custom_formats.get(number_format, 0)
-            attributes = (f'numFmtId="{number_id}" fontId="{font}" fillId="0" borderId="0" xfId="0"'
-                          + (' applyNumberFormat="1"' if number_id else "")
-                          + (' applyFont="1"' if font else "")
-                          + (' quotePrefix="1"' if quote else ""))
-            xfs.append(f'<xf {attributes} applyAlignment="1"><alignment horizontal="right"/></xf>' if right
-                       else f"<xf {attributes}/>")
-        return (
-            f'{_XML_HEAD}<styleSheet xmlns="{_MAIN_NS}">'
-            + (f'<numFmts count="{len(self._custom_formats)}">{formats}</numFmts>' if formats else "")
-            + f'<fonts count="{len(_FONTS)}">{"".join(_FONTS)}</fonts>'
-            '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-            '<fill><patternFill patternType="gray125"/></fill></fills>'
-            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-            f'<cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
-            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-            "</styleSheet>"
-        )
-
-
-class _SharedStrings:
-    """The workbook's text (sharedStrings.xml): each distinct string stored once, cells point at it."""
-
-    def __init__(self):
-        self._index: dict[str, int] = {}
-        self._uses = 0
-
-    def codes(self, texts: list[str]) -> list[int]:
-        index = self._index
-        self._uses += len(texts)
-        return [index.setdefault(text, len(index)) for text in texts]
-
-    def xml(self) -> str:
-        # xml:space keeps leading/trailing spaces ("  ci" in the Notes)
-        items = "".join(f'<si><t xml:space="preserve">{_escape(text)}</t></si>' for text in self._index)
-        return (f'{_XML_HEAD}<sst xmlns="{_MAIN_NS}" count="{self._uses}" '
-                f'uniqueCount="{len(self._index)}">{items}</sst>')
-
-
-def _formula_like_text(text: str) -> bool:
-    return bool(re.match(_FORMULA_START, text)) and not re.fullmatch(_PLAIN_NUMBER, text)
-
-
-def _text_cell(ref: str, text: str, font: int, strings: _SharedStrings, styles: _Styles,
-               where: str, path: Path) -> str:
-    """One text cell (a title line, a header): never a formula, quote-prefixed if it looks like one."""
-    if _XLSX_ILLEGAL.search(text):
-        raise SurveyKitError(f"{where} holds {_XLSX_ILLEGAL_WHAT}", file=path)
-    style = styles.index(font=font, quote=_formula_like_text(text))
-    (code,) = strings.codes([text])
-    return f'<c r="{ref}"' + (f' s="{style}"' if style else "") + f' t="s"><v>{code}</v></c>'
-
-
-_NATIVE_FORMATS = {"count": "#,##0", "decimal": "0.0"}  # number columns named in the publishing rules
-_KIND_CODES = {None: 0, "count": 1, "decimal": 2}
-
-
-@dataclass
-class _Cells:
-    """Cells of one kind gathered from every column: grid positions, values (Python objects), styles."""
-
-    rows: list = field(default_factory=list)
-    columns: list = field(default_factory=list)
-    values: list = field(default_factory=list)
-    styles: list = field(default_factory=list)
-
-    def add(self, rows: np.ndarray, column: int, values: list, style: int = 0) -> None:
-        self.rows.append(rows)
-        self.columns.append(np.full(len(rows), column, dtype="int64"))
-        self.values += values
-        self.styles.append(np.full(len(rows), style, dtype="int64"))
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if not self.rows:
-            return (np.empty(0, dtype="int64"),) * 3
-        return np.concatenate(self.rows), np.concatenate(self.columns), np.concatenate(self.styles)
-
-
-def _gather(table: pd.DataFrame, kinds: list[str | None], styles: _Styles) -> tuple[_Cells, _Cells]:
-    """Sort every cell into numbers (with their text as written to the file) and text, by column dtype.
-
-    Missing values are left out (empty cells); infinities are shown as text ("inf").
-    """
-    numbers, texts = _Cells(), _Cells()
-    for j in range(table.shape[1]):
-        values = table.iloc[:, j]
-        dtype = values.dtype
-        present = values.notna().to_numpy(dtype=bool)
-        number_style = styles.index(number_format=_NATIVE_FORMATS.get(kinds[j], "General"))
-        if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-            numbers.add(np.flatnonzero(present), j, [str(v) for v in values[present].tolist()], number_style)
-        elif pd.api.types.is_float_dtype(dtype):
-            floats = values.to_numpy(dtype="float64", na_value=np.nan)
-            finite = np.isfinite(floats)
-            numbers.add(np.flatnonzero(finite), j, [repr(v) for v in floats[finite].tolist()], number_style)
-            infinite = np.flatnonzero(np.isinf(floats))
-            texts.add(infinite, j, ["inf" if v > 0 else "-inf" for v in floats[infinite].tolist()])
-        elif pd.api.types.is_string_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype) \
-                and dtype != object:
-            texts.add(np.flatnonzero(present), j, values[present].tolist())
-        else:  # object, categorical, boolean, dates...: the text str() gives
-            texts.add(np.flatnonzero(present), j, [v if isinstance(v, str) else str(v)
-                                                   for v in values[present].tolist()])
-    return numbers, texts
-
-
-def _published_number(text: str) -> tuple[str, int] | None:
-    """Number text ("67.7", "+007") as written to the file ("67.7", "7") and its printed decimals;
-    None for other text or a number a spreadsheet cannot hold ("1e999")."""
-    if not re.fullmatch(_PLAIN_NUMBER, text):
+def _printed_decimals(text: str) -> tuple[int | float, int] | None:
+    """A published number's text ("67.7", "+007") as a number and its printed decimals; None for other text
+    and for numbers a spreadsheet cannot hold ("1e999")."""
+    if not _NUMBER.fullmatch(text):
         return None
-    if _INT_TEXT.match(text) and len(text) <= 16:  # exact, and "+007" is written 7
-        return str(int(text)), 0
+    if re.fullmatch(r"[+-]?\d+", text) and len(text) <= 16:  # exact, and "+007" is 7
+        return int(text), 0
     value = float(text) + 0.0  # no -0.0
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         return None
     mantissa = re.split("[eE]", text)[0]
-    return repr(value), len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
+    return value, len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
 
 
-def _data_cells(table: pd.DataFrame, kinds: list[str | None], first_row: int, letters: list[str],
-                strings: _SharedStrings, styles: _Styles, sheet: str, path: Path):
-    """XML of every data cell with its grid position, and each column's widest shown text.
+def _tidy_column(values: pd.Series, kind: str | None) -> tuple[np.ndarray, pd.Series | None, str]:
+    """One tidy column as body cells (numbers, text, None), per-row formats where they differ, column format.
 
-    Decided per column and per distinct text, never by a Python call per cell: number columns stay
-    numbers (counts "#,##0", decimals "0.0" where the publishing rules name the column); in a
-    published value column, number text ("67.7") becomes a number formatted to its printed decimals
-    ("0.0"), and labels ("[c]") are right-aligned text. Everything else is text (a shared string),
-    quote-prefixed where it looks like a formula.
+    Number columns stay numbers; infinities become text. Everything else is text (True/False, categories,
+    mixed objects as ``str`` shows them), except that in a published value column (``kind`` "count" or
+    "decimal") number text becomes a number shown with its printed decimals ("0.412" -> 0.000).
     """
-    headers = [str(c) for c in table.columns]
-    numbers, texts = _gather(table, kinds, styles)
-    number_rows, number_columns, number_styles = numbers.arrays()
-    text_rows, text_columns, _ = texts.arrays()
-
-    # every distinct text is examined once
-    codes, uniques = pd.factorize(np.array(texts.values, dtype=object))
-    uniques = list(uniques)
-    bad = next((u for u, text in enumerate(uniques) if _XLSX_ILLEGAL.search(text)), None)
-    if bad is not None:
-        at = int(np.argmax(codes == bad))
-        raise SurveyKitError(f"sheet {sheet}: {_XLSX_ILLEGAL_WHAT}",
-                             row=int(first_row + text_rows[at]), column=headers[text_columns[at]], file=path)
-    published = [_published_number(text) for text in uniques]
-    is_number_text = np.array([p is not None for p in published] or [False], dtype=bool)
-    formula_like = np.array([_formula_like_text(text) for text in uniques] or [False], dtype=bool)
-    lengths = np.array([len(text) for text in uniques] or [0], dtype="int64")
-
-    # number text in a published value column -> a number with its printed decimals
-    kind = np.array([_KIND_CODES[k] for k in kinds] or [0], dtype="int64")[text_columns]
-    as_number = (kind > 0) & is_number_text[codes]
-    count_style = styles.index(number_format="#,##0")
-    decimal_style = np.array([styles.index(number_format="0." + "0" * p[1] if p[1] else "0") if p else 0
-                              for p in published] or [0], dtype="int64")
-    converted_styles = np.where(kind[as_number] == _KIND_CODES["count"], count_style,
-                                decimal_style[codes[as_number]])
-    converted_values = [published[c][0] for c in codes[as_number].tolist()]
-
-    # the rest is text: right-aligned in a value column, quote-prefixed if formula-like
-    as_text = ~as_number
-    text_codes = codes[as_text]
-    used = np.unique(text_codes)
-    shared = np.zeros(len(uniques) or 1, dtype="int64")
-    shared[used] = strings.codes([uniques[u] for u in used.tolist()])
-    style_of = np.array([[styles.index(right=right, quote=quote) for quote in (False, True)]
-                         for right in (False, True)], dtype="int64")
-    text_styles = style_of[(kind[as_text] > 0).astype(int), formula_like[text_codes].astype(int)]
-
-    # every cell at once: position, then the one string each
-    rows = np.concatenate([number_rows, text_rows[as_number], text_rows[as_text]])
-    columns = np.concatenate([number_columns, text_columns[as_number], text_columns[as_text]])
-    cell_styles = np.concatenate([number_styles, converted_styles, text_styles]).astype("int64")
-    values = numbers.values + converted_values + [str(c) for c in shared[text_codes].tolist()]
-    n_numbers = len(rows) - len(text_codes)
-    is_text = np.arange(len(rows)) >= n_numbers
-    # ' s="3" t="s"><v>' and the like, looked up by style and type
-    attributes = np.array([[(f' s="{i}"' if i else "") + ("><v>", ' t="s"><v>')[t] for t in (0, 1)]
-                           for i in range(int(cell_styles.max(initial=0)) + 1)], dtype=object)
-    row_text = [str(r) for r in range(first_row, first_row + len(table))]
-    refs = np.array(letters or ["A"], dtype=object)[columns].tolist()
-    row_refs = np.array(row_text or [""], dtype=object)[rows].tolist()
-    xml = [f'<c r="{col}{row}"{attr}{value}</v></c>' for col, row, attr, value in
-           zip(refs, row_refs, attributes[cell_styles, is_text.astype(int)].tolist(), values)]
-
-    # widest shown text per column: numbers as written, text as it reads
-    shown = np.concatenate([np.fromiter(map(len, numbers.values), dtype="int64", count=len(numbers.values)),
-                            lengths[codes[as_number]], lengths[text_codes]])
-    widths = np.zeros(max(len(headers), 1), dtype="int64")
-    np.maximum.at(widths, columns, shown)
-    return rows, columns, np.array(xml, dtype=object), row_text, widths
+    column_format = {"count": "count", "decimal": "decimal1"}.get(kind, "general")
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        cells = values.astype(object).where(values.notna(), None).map(
+            lambda v: v if v is None else str(bool(v))).to_numpy(dtype=object)
+        return cells, None, "text"
+    if pd.api.types.is_integer_dtype(dtype):
+        return values.astype(object).where(values.notna(), None).to_numpy(dtype=object), None, column_format
+    if pd.api.types.is_float_dtype(dtype):
+        floats = values.to_numpy(dtype="float64", na_value=np.nan)
+        cells = np.array(floats.tolist(), dtype=object)
+        cells[np.isnan(floats)] = None
+        cells[np.isposinf(floats)] = "inf"
+        cells[np.isneginf(floats)] = "-inf"
+        return cells, None, column_format
+    present = values.notna().to_numpy(dtype=bool)
+    cells = np.full(len(values), None, dtype=object)
+    cells[present] = [v if isinstance(v, str) else str(v) for v in values[present].tolist()]
+    if kind is None:
+        return cells, None, "text"
+    codes, uniques = pd.factorize(cells[present])  # each distinct text is read once
+    parsed = [_printed_decimals(text) for text in uniques]
+    as_number = np.array([p is not None for p in parsed] or [False], dtype=bool)[codes]
+    rows = np.flatnonzero(present)[as_number]
+    cells[rows] = [parsed[c][0] for c in codes[as_number].tolist()]
+    per_row = pd.Series(None, index=values.index, dtype=object)
+    per_row.iloc[rows] = [("count" if kind == "count" else
+                           f"decimal{parsed[c][1]}" if parsed[c][1] <= 6 else "general")
+                          for c in codes[as_number].tolist()]
+    return cells, per_row, column_format
 
 
-def _worksheet_xml(rows: str, last_cell: str, widths: list[float], frozen_rows: int,
-                   selected: bool) -> str:
-    """A worksheet part around its rows: view (frozen rows), column widths, data."""
-    pane = ""
-    if frozen_rows:
-        top = f"A{frozen_rows + 1}"
-        pane = (f'<pane ySplit="{frozen_rows}" topLeftCell="{top}" activePane="bottomLeft" state="frozen"/>'
-                f'<selection pane="bottomLeft" activeCell="{top}" sqref="{top}"/>')
-    tab = ' tabSelected="1"' if selected else ""
-    view = f'<sheetView{tab} workbookViewId="0">{pane}</sheetView>'
-    columns = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
-                      for i, w in enumerate(widths, start=1))
-    return (f'{_XML_HEAD}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_DOC_RELS}">'
-            f'<dimension ref="A1:{last_cell}"/><sheetViews>{view}</sheetViews>'
-            '<sheetFormatPr defaultRowHeight="15"/>'
-            + (f"<cols>{columns}</cols>" if columns else "")
-            + f"<sheetData>{rows}</sheetData>"
-            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-            "</worksheet>")
-
-
-def _table_sheet(name: str, sheet: Sheet, strings: _SharedStrings, styles: _Styles, path: Path,
-                 selected: bool) -> str:
-    """A table's worksheet: title, definitions, method and symbols, a bold header frozen above the data."""
+def table_sheet(name: str, table: pd.DataFrame, title: str | None = None, lines: Sequence[str] | None = None,
+                description: str = "") -> PublishedSheet:
+    """A tidy table as a published sheet: one row per row, plain-English column labels
+    (``column_labels`` in the publishing rules), numbers as numbers (published number text included, with its
+    printed decimals), labels and other text as text. ``lines`` default to the ASCOF definitions the table
+    needs, then the symbols."""
     rules = publishing_rules()
-    formats = rules.get("number_formats") or {}
-    lines = [sheet.title, *sheet.definitions, f"Method: {rules['method']}",
-             "Symbols: " + "  ".join(f"{k} {v}" for k, v in rules["legend"].items())]
-    table = sheet.table
-    header_row = len(lines) + 2
-    n_rows, n_columns = table.shape
-    if header_row + n_rows > _MAX_ROWS or n_columns > _MAX_COLUMNS:
-        raise SurveyKitError(f"sheet {name}: {n_rows} rows x {n_columns} columns do not fit in a "
-                             f"worksheet ({_MAX_ROWS - header_row} rows, {_MAX_COLUMNS} columns at most)",
-                             file=path)
-    parts = []
-    for row, line in enumerate(lines, start=1):
-        cell = _text_cell(f"A{row}", str(line), _TITLE if row == 1 else _NORMAL, strings, styles,
-                          f"sheet {name}, row {row}", path)
-        parts.append(f'<row r="{row}">{cell}</row>')
-    letters = [_column_letter(j) for j in range(n_columns)]
+    labels = rules.get("column_labels") or {}
+    kinds = rules.get("number_formats") or {}
+    table = table.reset_index(drop=True)
     headers = [str(c) for c in table.columns]
-    parts.append(f'<row r="{header_row}">' + "".join(
-        _text_cell(f"{letter}{header_row}", header, _BOLD, strings, styles,
-                   f"sheet {name}, column {header}", path)
-        for letter, header in zip(letters, headers)) + "</row>")
+    if len(set(headers)) != len(headers):
+        raise SurveyKitError(f"sheet {name}: two columns are both called {_first_repeat(headers)!r}")
+    body, formats, cell_formats = {}, {}, {}
+    for j, header in enumerate(headers):
+        cells, per_row, column_format = _tidy_column(table.iloc[:, j], kinds.get(header))
+        body[header] = cells
+        formats[header] = column_format
+        if per_row is not None:
+            cell_formats[header] = per_row
+    frame = pd.DataFrame(body, index=table.index, columns=headers, dtype=object)
+    if lines is None:
+        lines = [*_default_definitions(table), _symbols_line()]
+    block = Block("", tuple(headers), tuple(str(labels.get(h, h)) for h in headers))
+    return PublishedSheet(name=name, title=title or name, lines=list(lines), frame=frame,
+                          blocks=[block] if headers else [], formats=formats, cell_formats=cell_formats,
+                          description=description)
 
-    first = header_row + 1
-    kinds = [formats.get(h) if formats.get(h) in _KIND_CODES else None for h in headers]
-    rows, columns, cells, row_text, widest = _data_cells(table, kinds, first, letters, strings, styles,
-                                                         name, path)
-    grid = np.full((n_rows, n_columns + 2), "", dtype=object)  # row start tag, cells, row end tag
-    grid[:, 0] = [f'<row r="{r}">' for r in row_text]
-    grid[:, -1] = "</row>"
-    grid[rows, columns + 1] = cells
-    parts.append("".join(grid.ravel().tolist()))
-    widths = [min(max(len(h), int(w)) + 2, _MAX_COLUMN_WIDTH) for h, w in zip(headers, widest)]
-    last_cell = f"{letters[-1] if letters else 'A'}{header_row + n_rows}"
-    return _worksheet_xml("".join(parts), last_cell, widths, header_row, selected)
+
+def _first_repeat(items):
+    seen = set()
+    return next(i for i in items if i in seen or seen.add(i))
 
 
-def _notes_sheet(notes: Mapping, strings: _SharedStrings, styles: _Styles, path: Path) -> str:
-    """Where the tables came from: input file, its checksum, toolkit version, options used."""
-    rows = [
-        ("Input file", notes.get("input_file", "")),
-        ("Input checksum (SHA-256)", notes.get("checksum", "")),
-        ("surveykit version", surveykit.__version__),
-    ]
-    rows += [(str(k), v) for k, v in notes.items() if k not in ("input_file", "checksum", "options")]
-    rows.append(("Options used", ""))
-    rows += [(f"  {k}", v) for k, v in (notes.get("options") or {}).items()]
-    parts = ['<row r="1">' + _text_cell("A1", "Notes", _TITLE, strings, styles, "Notes, row 1", path)
-             + "</row>"]
-    for row, (key, value) in enumerate(rows, start=3):
+# -------------------------------------------------------------------------------------------- checks
+
+def _check_sheet_name(name: str, path: Path) -> str:
+    if (not name or len(name) > 31 or _SHEET_NAME_BAD.search(name) or name.lower() in (CONTENTS.lower(),
+                                                                                        NOTES.lower())
+            or name.startswith("'") or name.endswith("'")):
+        raise SurveyKitError(
+            f"sheet name {name!r} is not allowed: 1-31 characters, none of []:*?/\\, "
+            "no ' at either end, not 'Contents' or 'Notes'",
+            file=path,
+        )
+    return name
+
+
+def _check_text(text: str, where: str, path: Path, **at) -> str:
+    if _XLSX_ILLEGAL.search(text):
+        raise SurveyKitError(f"{where} holds {_XLSX_ILLEGAL_WHAT}", file=path, **at)
+    return text
+
+
+def _formula_like(text: str) -> bool:
+    return bool(_FORMULA.match(text)) and not _NUMBER.fullmatch(text)
+
+
+# ------------------------------------------------------------------------------------------ the cells
+
+@dataclass
+class _Column:
+    """One body column sorted into numbers and text, with the widest thing shown."""
+
+    number_rows: np.ndarray
+    numbers: list
+    number_formats: list            # FORMATS key per number
+    text_rows: np.ndarray
+    texts: list
+    quoted: np.ndarray              # per text: formula-like, so quote-prefixed
+    width: float                    # characters the widest value needs
+
+
+def _number_width(values: np.ndarray, format_key: str) -> int:
+    if not len(values):
+        return 0
+    top = float(np.max(np.abs(values)))
+    digits = len(str(int(top))) if math.isfinite(top) else 10
+    code = FORMATS.get(format_key, "General")
+    if code == "General":
+        return min(max(len(repr(float(v))) for v in values[:2000]), 12)
+    decimals = len(code.split(".", 1)[1]) if "." in code else 0
+    commas = (digits - 1) // 3 if "," in code else 0
+    return digits + commas + (decimals + 1 if decimals else 0) + int(bool((values < 0).any()))
+
+
+def _column_cells(sheet: PublishedSheet, column, first_row: np.ndarray, path: Path) -> _Column:
+    """Numbers (int/float, finite) and text of one body column; blanks (None/NaN) are left out."""
+    values = sheet.frame[column]
+    column_format = sheet.formats.get(column, "text")
+    per_row = sheet.cell_formats.get(column)
+    if pd.api.types.is_bool_dtype(values.dtype):
+        values = values.astype(object)
+    if pd.api.types.is_numeric_dtype(values.dtype) and not isinstance(values.dtype, pd.CategoricalDtype):
+        floats = values.to_numpy(dtype="float64", na_value=np.nan)
+        is_number = np.isfinite(floats)
+        is_text = np.isinf(floats)
+        numbers = values[is_number].tolist()
+        texts = ["inf" if v > 0 else "-inf" for v in floats[is_text].tolist()]
+    else:
+        cells = values.to_numpy(dtype=object)
+        kinds = [type(v) for v in cells.tolist()]
+        is_text = np.fromiter((k in _TEXT_TYPES for k in kinds), dtype=bool, count=len(kinds))
+        is_number = np.fromiter((k in _NUMBER_TYPES for k in kinds), dtype=bool, count=len(kinds))
+        numbers = cells[is_number].tolist()
+        finite = np.array([math.isfinite(v) for v in numbers] or [True], dtype=bool)[:len(numbers)]
+        if not finite.all():  # an infinity or NaN among the numbers: shown as text, or blank
+            number_at = np.flatnonzero(is_number)
+            bad = number_at[~finite]
+            is_number[bad] = False
+            inf = [v for v in np.array(numbers, dtype=float)[~finite].tolist()]
+            for row, v in zip(bad.tolist(), inf):
+                if not math.isnan(v):
+                    is_text[row] = True
+                    cells[row] = "inf" if v > 0 else "-inf"
+            numbers = [v for v, ok in zip(numbers, finite.tolist()) if ok]
+        others = ~(is_text | is_number) & pd.notna(cells)
+        if others.any():   # dates, booleans, categories among objects: the text str() gives
+            cells = cells.copy()
+            cells[others] = [str(v) for v in cells[others].tolist()]
+            is_text |= others
+        texts = [str(v) for v in cells[is_text].tolist()]
+    number_rows = np.flatnonzero(is_number)
+    text_rows = np.flatnonzero(is_text)
+    if per_row is not None:
+        keys = per_row.to_numpy(dtype=object)[number_rows]
+        number_formats = [k if isinstance(k, str) else column_format for k in keys.tolist()]
+    else:
+        number_formats = [column_format] * len(number_rows)
+
+    codes, uniques = pd.factorize(np.array(texts, dtype=object)) if texts else (np.empty(0, int), [])
+    uniques = list(uniques)
+    symbol_set = symbols()
+    for u, text in enumerate(uniques):
+        if _XLSX_ILLEGAL.search(text):
+            at = int(text_rows[int(np.argmax(codes == u))])
+            raise SurveyKitError(f"sheet {sheet.name}: {_XLSX_ILLEGAL_WHAT}", row=int(first_row[at]) + 1,
+                                 column=str(column), file=path)
+        if (column_format in _NUMBER_FORMATS and text not in symbol_set
+                and _printed_decimals(text) is not None):
+            raise ValueError(f"sheet {sheet.name!r}, column {column!r}: the number {text!r} is given as text; "
+                             "a published sheet's numbers must be numbers")
+    quoted = np.array([_formula_like(t) for t in uniques] or [False], dtype=bool)[codes] if texts \
+        else np.zeros(0, dtype=bool)
+    lengths = np.array([len(t) for t in uniques] or [0], dtype="int64")
+    width = float(lengths.max(initial=0))
+    if numbers:
+        array = np.array(numbers, dtype="float64")
+        for key in set(number_formats):
+            chosen = np.array([k == key for k in number_formats])
+            width = max(width, _number_width(array[chosen], key))
+    return _Column(number_rows, numbers, number_formats, text_rows, texts, quoted, width)
+
+
+class _Formats:
+    """xlsxwriter Format objects, each combination made once."""
+
+    def __init__(self, workbook):
+        self.workbook = workbook
+        self._made = {}
+
+    def __call__(self, **properties):
+        key = tuple(sorted(properties.items()))
+        if key not in self._made:
+            self._made[key] = self.workbook.add_format(dict(properties, font_name="Calibri", font_size=11)
+                                                       if "font_size" not in properties
+                                                       else dict(properties, font_name="Calibri"))
+        return self._made[key]
+
+    def number(self, key: str):
+        return self(num_format=FORMATS[key])
+
+    def text(self, right: bool, quoted: bool):
+        properties = {}
+        if right:
+            properties["align"] = "right"
+        if quoted:
+            properties["quote_prefix"] = True
+        return self(**properties)
+
+
+# ------------------------------------------------------------------------------------------ layout
+
+def _pixels(width: float) -> int:
+    return int(width * 7 + 0.5) + 5
+
+
+def _lines_needed(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a cell ``width`` characters wide (a rough measure, on the safe side)."""
+    fits = max(width * _CHARS_PER_WIDTH - 1, 1)
+    return sum(max(1, math.ceil(len(part) / fits)) for part in text.split("\n"))
+
+
+def _text_span(widths: list[float], repeated: int = 0) -> int:
+    """Columns the title lines are merged across: about a printed page's width of the table's first columns,
+    or, where the table prints across pages, the columns repeated on every page (so every page shows the
+    whole title, wrapped within them)."""
+    if repeated and sum(widths[:repeated]) >= 40:
+        return repeated
+    total, span = 0.0, 0
+    for w in widths:
+        total += w
+        span += 1
+        if total >= _LINE_WIDTH:
+            break
+    return max(span, 1)
+
+
+def _column_widths(sheet: PublishedSheet, cells: list[_Column], labels: list[str]) -> list[float]:
+    widths = []
+    for column, cell, label in zip(sheet.frame.columns, cells, labels):
+        if column in sheet.widths:
+            widths.append(float(sheet.widths[column]))
+            continue
+        longest_word = max((len(w) for w in label.split()), default=0)
+        content = min(cell.width, _MAX_WIDTH)
+        # a label may wrap onto five lines, a word never breaks
+        widths.append(float(min(max(content, longest_word, math.ceil(len(label) / 5), _MIN_WIDTH - 2) + 2,
+                                _MAX_WIDTH + 2)))
+    # a block's heading (a question's words) takes at most three lines: its columns widen to hold it
+    position = {c: j for j, c in enumerate(sheet.frame.columns)}
+    for block in sheet.blocks:
+        js = [position[c] for c in block.columns]
+        have = sum(widths[j] for j in js)
+        need = len(str(block.title)) / (_HEADING_LINES * _CHARS_PER_WIDTH) + 2
+        if block.title and have < need:
+            for j in js:
+                widths[j] = float(min(math.ceil(widths[j] * need / have), _MAX_WIDTH + 2))
+    return widths
+
+
+def _page_breaks(sheet: PublishedSheet, widths: list[float]) -> list[int] | None:
+    """None when the table fits one page wide at a readable scale; else the columns that start a new page
+    when printed at ``_ACROSS_SCALE`` with the frozen (area) columns repeated, at block boundaries."""
+    pixels = [_pixels(w) for w in widths]
+    if sum(pixels) * _SMALLEST_FIT <= _PAGE_PIXELS:
+        return None
+    page = _PAGE_PIXELS * 100 / _ACROSS_SCALE - sum(pixels[:sheet.freeze_columns])
+    position = {c: j for j, c in enumerate(sheet.frame.columns)}
+    breaks, used = [], 0.0
+    for block in sheet.blocks:
+        columns = [position[c] for c in block.columns if position[c] >= sheet.freeze_columns]
+        if not columns:
+            continue
+        block_pixels = sum(pixels[j] for j in columns)
+        if used and used + block_pixels > page:
+            breaks.append(columns[0])
+            used = 0.0
+        if block_pixels <= page:
+            used += block_pixels
+            continue
+        for j in columns:  # a block wider than a page breaks between its own columns
+            if used and used + pixels[j] > page:
+                breaks.append(j)
+                used = 0.0
+            used += pixels[j]
+    return breaks
+
+
+def _print_setup(worksheet, header_first: int, header_last: int, repeat_columns: int,
+                 breaks: list[int] | None) -> None:
+    worksheet.set_landscape()
+    worksheet.set_paper(9)  # A4
+    worksheet.set_margins(left=0.4, right=0.4, top=0.55, bottom=0.6)
+    worksheet.set_footer("&L&8&A&R&8Page &P of &N", {"margin": 0.3})
+    if header_last >= header_first:
+        worksheet.repeat_rows(header_first, header_last)
+    if breaks is None:
+        worksheet.fit_to_pages(1, 0)
+    else:
+        worksheet.set_print_scale(_ACROSS_SCALE)
+        if repeat_columns:
+            worksheet.repeat_columns(0, repeat_columns - 1)
+        if breaks:
+            worksheet.set_v_pagebreaks(breaks)
+
+
+def _write_lines(worksheet, formats: _Formats, title: str, lines: Sequence[str], span_widths: list[float],
+                 where: str, path: Path, repeated: int = 0) -> int:
+    """Title (row 0) and lines under it, each merged across the first page's columns and wrapped. Returns the
+    next free row."""
+    span = _text_span(span_widths, repeated)
+    width = sum(span_widths[:span])
+    for row, text in enumerate([title, *lines]):
+        text = _check_text(str(text), f"{where}, row {row + 1}", path)
+        properties = {"text_wrap": True, "valign": "top"}
+        if row == 0:
+            properties.update(bold=True, font_size=14)
+        if _formula_like(text):
+            properties["quote_prefix"] = True
+        cell_format = formats(**properties)
+        if span > 1:
+            worksheet.merge_range(row, 0, row, span - 1, "", cell_format)
+        worksheet.write_string(row, 0, text, cell_format)
+        points = _TITLE_POINTS if row == 0 else _LINE_POINTS
+        lines_needed = _lines_needed(text, width * (0.8 if row == 0 else 1.0))
+        if lines_needed > 1:
+            worksheet.set_row(row, min(points * lines_needed, 409))
+    return len(lines) + 1
+
+
+def _write_table(workbook, formats: _Formats, sheet: PublishedSheet, path: Path) -> None:
+    name = sheet.name
+    frame = sheet.frame
+    n_rows, n_columns = frame.shape
+    columns = list(frame.columns)
+    label_of, block_of = {}, {}
+    for block in sheet.blocks:
+        for column, label in zip(block.columns, block.labels):
+            label_of[column] = str(label)
+            block_of[column] = block
+    labels = [label_of[c] for c in columns]
+    has_titles = any(block.title for block in sheet.blocks)
+
+    sections = sorted(sheet.sections, key=lambda s: s.first)
+    header_first = len(sheet.lines) + 2           # a blank row under the lines
+    label_row = header_first + int(has_titles)
+    first_body = label_row + 1
+    # body row -> sheet row: each section's heading row pushes the rows after it down
+    shift = np.zeros(n_rows, dtype="int64")
+    for section in sections:
+        if not 0 <= section.first <= section.last < n_rows:
+            raise ValueError(f"sheet {name!r}: section {section.title!r} is outside the body's rows")
+        shift[section.first:] += 1
+    positions = first_body + np.arange(n_rows, dtype="int64") + shift
+    last_row = int(positions[-1]) if n_rows else label_row
+    if last_row >= _MAX_ROWS or n_columns > _MAX_COLUMNS:
+        raise SurveyKitError(f"sheet {name}: {n_rows} rows x {n_columns} columns do not fit in a worksheet "
+                             f"({_MAX_ROWS - first_body} rows, {_MAX_COLUMNS} columns at most)", file=path)
+
+    cells = [_column_cells(sheet, c, positions, path) for c in columns]
+    widths = _column_widths(sheet, cells, labels) if columns else [10.0]
+    worksheet = workbook.add_worksheet(name)
+    for j, w in enumerate(widths):
+        worksheet.set_column(j, j, w)
+    breaks = _page_breaks(sheet, widths)
+    _write_lines(worksheet, formats, sheet.title, sheet.lines, widths, f"sheet {name}", path,
+                 repeated=0 if breaks is None else sheet.freeze_columns)
+
+    # header: block titles over their columns, then a label over each column
+    numeric = [sheet.formats.get(c, "text") in _NUMBER_FORMATS for c in columns]
+    if has_titles:
+        height = 1
+        position = {c: j for j, c in enumerate(columns)}
+        title_format = formats(bold=True, text_wrap=True, align="center", valign="bottom", top=1, left=1,
+                               right=1)
+        for block in sheet.blocks:
+            js = [position[c] for c in block.columns]
+            text = _check_text(str(block.title), f"sheet {name}, the heading over {block.columns[0]!r}", path)
+            cell_format = formats(bold=True, text_wrap=True, align="center", valign="bottom", top=1, left=1,
+                                  right=1, quote_prefix=True) if _formula_like(text) else title_format
+            if not text:
+                continue
+            if len(js) > 1 and js == list(range(js[0], js[-1] + 1)):
+                worksheet.merge_range(header_first, js[0], header_first, js[-1], "", cell_format)
+            worksheet.write_string(header_first, js[0], text, cell_format)
+            height = max(height, _lines_needed(text, sum(widths[j] for j in js)))
+        if height > 1:
+            worksheet.set_row(header_first, min(_LINE_POINTS * height, 409))
+    label_height = 1
+    for j, label in enumerate(labels):
+        _check_text(label, f"sheet {name}, column {columns[j]!r}", path)
+        properties = dict(bold=True, text_wrap=True, valign="bottom", bottom=1)
+        if numeric[j]:
+            properties["align"] = "right"
+        if _formula_like(label):
+            properties["quote_prefix"] = True
+        worksheet.write_string(label_row, j, label, formats(**properties))
+        label_height = max(label_height, _lines_needed(label, widths[j]))
+    if label_height > 1:
+        worksheet.set_row(label_row, min(_LINE_POINTS * label_height, 409))
+
+    section_format = formats(bold=True)
+    for i, section in enumerate(sections):
+        title = _check_text(str(section.title), f"sheet {name}, section {section.title!r}", path)
+        worksheet.write_string(int(positions[section.first]) - 1, 0, title,
+                               formats(bold=True, quote_prefix=True) if _formula_like(title) else section_format)
+
+    # the body, a column at a time
+    for j, cell in enumerate(cells):
+        write_number, write_string = worksheet.write_number, worksheet.write_string
+        number_format = {key: formats.number(key) for key in set(cell.number_formats)}
+        for row, value, key in zip(positions[cell.number_rows].tolist(), cell.numbers, cell.number_formats):
+            write_number(row, j, value, number_format[key])
+        text_formats = (formats.text(numeric[j], False), formats.text(numeric[j], True))
+        for row, text, quoted in zip(positions[cell.text_rows].tolist(), cell.texts, cell.quoted.tolist()):
+            write_string(row, j, text, text_formats[quoted])
+
+    if columns:
+        worksheet.autofilter(label_row, 0, last_row, n_columns - 1)
+        worksheet.ignore_errors({"number_stored_as_text": f"A1:XFD{last_row + 1}"})  # codes are text
+    worksheet.freeze_panes(label_row + 1, min(sheet.freeze_columns, n_columns))
+    _print_setup(worksheet, header_first, label_row, sheet.freeze_columns, breaks)
+
+
+# ------------------------------------------------------------------------------- contents and notes
+
+def _run_date(notes: Mapping) -> datetime:
+    """The date the tables were made: the run's own (``created``), else now."""
+    created = notes.get("created") or notes.get("date")
+    if created:
+        try:
+            when = datetime.fromisoformat(str(created))
+        except ValueError:
+            when = None
+        if when is not None:
+            return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)  # the day, as shown
+
+
+def _contents_sheet(workbook, formats: _Formats, sheets: list[PublishedSheet], title: str, notes: Mapping,
+                    when: datetime, path: Path) -> None:
+    worksheet = workbook.add_worksheet(CONTENTS)
+    source = notes.get("input_file")
+    lines = [f"Made by surveykit {surveykit.__version__} on {when.date().isoformat()}"
+             + (f" from {Path(str(source)).name}" if source else "")
+             + ". Where the figures came from, and the notes the tables cite as [note N], are on the Notes sheet.",
+             "Select a sheet's name to go to it."]
+    rows = [(sheet.name, sheet.description or sheet.title) for sheet in sheets]
+    rows.append((NOTES, "Where these tables came from (input file, its checksum, toolkit version, options, "
+                        "date) and the numbered notes the tables cite"))
+    widths = [max(max(len(n) for n, _ in rows) + 2, 14), min(max(len(d) for _, d in rows) + 2, 100)]
+    for j, w in enumerate(widths):
+        worksheet.set_column(j, j, w)
+    header = _write_lines(worksheet, formats, title, lines, widths, CONTENTS, path) + 1
+    bold = formats(bold=True, bottom=1)
+    worksheet.write_string(header, 0, "Sheet", bold)
+    worksheet.write_string(header, 1, "What it shows", bold)
+    link, wrap = formats(font_color="blue", underline=1, valign="top"), formats(text_wrap=True, valign="top")
+    for i, (name, description) in enumerate(rows, start=header + 1):
+        description = _check_text(str(description), f"{CONTENTS}, row {i + 1}", path)
+        target = name.replace("'", "''")
+        worksheet.write_url(i, 0, f"internal:'{target}'!A1", link, string=name, tip=f"Go to {name}")
+        worksheet.write_string(i, 1, description, formats(text_wrap=True, valign="top", quote_prefix=True)
+                               if _formula_like(description) else wrap)
+        if _lines_needed(description, widths[1]) > 1:
+            worksheet.set_row(i, _LINE_POINTS * _lines_needed(description, widths[1]))
+    worksheet.freeze_panes(header + 1, 0)
+    _print_setup(worksheet, header, header, 0, None)
+    worksheet.activate()
+
+
+def _provenance(notes: Mapping, when: datetime) -> list[tuple[str, str]]:
+    def text(value):
         if isinstance(value, (list, tuple, set)):
             value = ", ".join(map(str, value))
-        where = f"Notes, row {row}"
-        parts.append(f'<row r="{row}">' + _text_cell(f"A{row}", key, _NORMAL, strings, styles, where, path)
-                     + _text_cell(f"B{row}", str(value), _NORMAL, strings, styles, where, path) + "</row>")
-    return _worksheet_xml("".join(parts), f"B{len(rows) + 2}", [30, 80], 0, False)
+        value = "" if value is None else str(value)
+        return value if value.strip() else "(none)"
+
+    rows = [("Input file", text(notes.get("input_file", ""))),
+            ("Input checksum (SHA-256)", text(notes.get("checksum", ""))),
+            ("surveykit version", surveykit.__version__),
+            ("Date made", when.date().isoformat())]
+    rows += [(str(k), text(v)) for k, v in notes.items()
+             if k not in ("input_file", "checksum", "options", "created", "date")]
+    rows += [(f"Option: {k}", text(v)) for k, v in (notes.get("options") or {}).items()]
+    return rows
 
 
-def _package(names: list[str], worksheets: list[str], strings: _SharedStrings, styles: _Styles) -> dict:
-    """Every part of the .xlsx package by its path: content types, relationships, workbook, sheets."""
-    n = len(names)
-    sheet_parts = {f"xl/worksheets/sheet{i}.xml": xml for i, xml in enumerate(worksheets, start=1)}
-    overrides = "".join(f'<Override PartName="/{part}" ContentType="{_CONTENT_TYPE}.worksheet+xml"/>'
-                        for part in sheet_parts)
-    sheets = "".join(f'<sheet name="{_escape(name, True)}" sheetId="{i}" r:id="rId{i}"/>'
-                     for i, name in enumerate(names, start=1))
-    sheet_rels = "".join(f'<Relationship Id="rId{i}" Type="{_DOC_RELS}/worksheet" '
-                         f'Target="worksheets/sheet{i}.xml"/>' for i in range(1, n + 1))
-    return {
-        "[Content_Types].xml": (
-            f'{_XML_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{_CONTENT_TYPE}.sheet.main+xml"/>'
-            f'{overrides}<Override PartName="/xl/styles.xml" ContentType="{_CONTENT_TYPE}.styles+xml"/>'
-            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CONTENT_TYPE}.sharedStrings+xml"/>'
-            "</Types>"),
-        "_rels/.rels": (
-            f'{_XML_HEAD}<Relationships xmlns="{_PACKAGE_RELS}"><Relationship Id="rId1" '
-            f'Type="{_DOC_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
-        "xl/workbook.xml": (
-            f'{_XML_HEAD}<workbook xmlns="{_MAIN_NS}" xmlns:r="{_DOC_RELS}">'
-            f'<bookViews><workbookView activeTab="0"/></bookViews><sheets>{sheets}</sheets></workbook>'),
-        "xl/_rels/workbook.xml.rels": (
-            f'{_XML_HEAD}<Relationships xmlns="{_PACKAGE_RELS}">{sheet_rels}'
-            f'<Relationship Id="rId{n + 1}" Type="{_DOC_RELS}/styles" Target="styles.xml"/>'
-            f'<Relationship Id="rId{n + 2}" Type="{_DOC_RELS}/sharedStrings" Target="sharedStrings.xml"/>'
-            "</Relationships>"),
-        **sheet_parts,
-        "xl/styles.xml": styles.xml(),
-        "xl/sharedStrings.xml": strings.xml(),
-    }
+def _notes_sheet(workbook, formats: _Formats, notes: Mapping, numbered: Sequence[str], when: datetime,
+                 path: Path) -> None:
+    worksheet = workbook.add_worksheet(NOTES)
+    provenance = _provenance(notes, when)
+    widths = [max(max(len(k) for k, _ in provenance) + 2, 14), 100]
+    for j, w in enumerate(widths):
+        worksheet.set_column(j, j, w)
+    row = _write_lines(worksheet, formats, "Notes",
+                       ["Where these tables came from, then the notes the tables cite as [note N]."],
+                       widths, NOTES, path) + 1
+    bold, wrap = formats(bold=True, bottom=1), formats(text_wrap=True, valign="top")
+    top, quoted = formats(valign="top"), formats(text_wrap=True, valign="top", quote_prefix=True)
+
+    def pair(at, key, value):
+        key = _check_text(key, f"{NOTES}, row {at + 1}", path)
+        value = _check_text(value, f"{NOTES}, row {at + 1}", path)
+        worksheet.write_string(at, 0, key, formats(valign="top", quote_prefix=True) if _formula_like(key) else top)
+        worksheet.write_string(at, 1, value, quoted if _formula_like(value) else wrap)
+        if _lines_needed(value, widths[1]) > 1:
+            worksheet.set_row(at, _LINE_POINTS * _lines_needed(value, widths[1]))
+
+    worksheet.write_string(row, 0, "Item", bold)
+    worksheet.write_string(row, 1, "Value", bold)
+    for i, (key, value) in enumerate(provenance, start=row + 1):
+        pair(i, key, value)
+    row = row + len(provenance) + 2
+    if numbered:
+        worksheet.write_string(row, 0, "Note number", bold)
+        worksheet.write_string(row, 1, "Note text", bold)
+        for i, text in enumerate(numbered, start=1):
+            pair(row + i, f"Note {i}", str(text))
+    _print_setup(worksheet, 0, -1, 0, None)
 
 
-def _save_package(parts: dict, target: Path) -> None:
-    """Zip the parts. Fastest deflate level: half the time of the default for a file ~15% larger."""
-    with zipfile.ZipFile(target, "w") as package:
-        for name, xml in parts.items():
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.external_attr = 0o644 << 16
-            package.writestr(info, xml.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED,
-                             compresslevel=1)
+# -------------------------------------------------------------------------------------------- writing
+
+def _as_sheets(sheets, path: Path) -> list[PublishedSheet]:
+    """PublishedSheets from a list of them, or a mapping of sheet name to a DataFrame, Sheet or PublishedSheet."""
+    if isinstance(sheets, PublishedSheet):
+        return [sheets]
+    if isinstance(sheets, Mapping):
+        out = []
+        for name, sheet in sheets.items():
+            name = _check_sheet_name(str(name), path)
+            if isinstance(sheet, PublishedSheet):
+                out.append(sheet if sheet.name == name else _renamed(sheet, name))
+            elif isinstance(sheet, Sheet):
+                out.append(table_sheet(name, sheet.table, sheet.title, [*sheet.definitions, _symbols_line()]))
+            elif isinstance(sheet, pd.DataFrame):
+                out.append(table_sheet(name, sheet))
+            else:
+                raise TypeError(f"sheet {name!r}: expected a DataFrame, Sheet or PublishedSheet, "
+                                f"not {type(sheet).__name__}")
+        return out
+    out = list(sheets)
+    wrong = [type(s).__name__ for s in out if not isinstance(s, PublishedSheet)]
+    if wrong:
+        raise TypeError(f"expected PublishedSheet objects, not {wrong[0]}")
+    return out
 
 
-def write_workbook(sheets: Mapping[str, pd.DataFrame | Sheet], path, notes: Mapping | None = None) -> Path:
-    """Write published tables to a real .xlsx, one sheet each plus a "Notes" sheet, atomically.
+def _renamed(sheet: PublishedSheet, name: str) -> PublishedSheet:
+    from dataclasses import replace
+    return replace(sheet, name=name)
 
-    ``sheets`` maps sheet name to a DataFrame (titled by its name) or a ``Sheet``. ``notes`` holds
-    ``input_file``, ``checksum`` and ``options`` (a dict), recorded with the toolkit version so a
-    table can be traced to the run that made it. Numbers in published text ("67.7") become numbers
-    with a matching format; labels ("[c]") and all other text stay text that cannot execute.
+
+def write_workbook(sheets, path, notes: Mapping | None = None, *, title: str | None = None,
+                   numbered_notes: Sequence[str] | None = None) -> Path:
+    """Write published sheets to a real .xlsx, atomically: a Contents sheet, the sheets, a Notes sheet.
+
+    ``sheets`` is a list of ``PublishedSheet`` (any table builder's), or a mapping of sheet name to a tidy
+    DataFrame, ``Sheet`` or ``PublishedSheet``. ``notes`` holds where the tables came from: ``input_file``,
+    ``checksum``, ``options`` (a dict), ``created`` (the run's ISO date; now if absent) and any other item to
+    record; the toolkit version is added. ``title`` heads the Contents sheet; ``numbered_notes`` are the notes
+    the tables cite as "[note N]" (the publishing rules' notes by default).
     """
     path = Path(path)
-    if not sheets:
+    published = _as_sheets(sheets, path)
+    if not published:
         raise SurveyKitError("no tables to write", file=path)
-    lowered = [str(name).lower() for name in sheets]
+    for sheet in published:
+        _check_sheet_name(sheet.name, path)
+    lowered = [sheet.name.lower() for sheet in published]
     if len(set(lowered)) != len(lowered):
         raise SurveyKitError("sheet names must differ other than in upper/lower case", file=path)
-    strings, styles = _SharedStrings(), _Styles()
-    names, worksheets = [], []
-    for i, (name, sheet) in enumerate(sheets.items()):
-        name = _check_sheet_name(str(name), path)
-        if isinstance(sheet, pd.DataFrame):
-            sheet = Sheet(sheet, name, _default_definitions(sheet))
-        names.append(name)
-        worksheets.append(_table_sheet(name, sheet, strings, styles, path, selected=i == 0))
-    names.append("Notes")
-    worksheets.append(_notes_sheet(notes or {}, strings, styles, path))
-    parts = _package(names, worksheets, strings, styles)
-    return atomic_write(path, lambda tmp: _save_package(parts, tmp))
+    notes = dict(notes or {})
+    when = _run_date(notes)
+    numbered = _rules_notes() if numbered_notes is None else list(numbered_notes)
+    title = title or "Published tables"
+
+    def write(tmp: Path) -> None:
+        import xlsxwriter
+
+        workbook = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_numbers": False,
+                                                  "strings_to_formulas": False, "strings_to_urls": False})
+        workbook.set_properties({"title": title, "author": "surveykit", "created": when.replace(tzinfo=None),
+                                 "comments": f"Made by surveykit {surveykit.__version__}"})
+        formats = _Formats(workbook)
+        _contents_sheet(workbook, formats, published, title, notes, when, path)
+        for sheet in published:
+            _write_table(workbook, formats, sheet, path)
+        _notes_sheet(workbook, formats, notes, numbered, when, path)
+        workbook.close()  # only a whole workbook is saved; atomic_write removes a failed one
+
+    return atomic_write(path, write)
