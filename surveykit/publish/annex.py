@@ -1,0 +1,789 @@
+"""NHS Digital's ASCS annex tables as published sheets: T1a-T6, with Contents and Notes.
+
+``annex_sheets(design, survey_return)`` builds every sheet as a ``PublishedSheet`` (rounded numbers, symbols
+as text), named as NHS Digital name them; ``publish/workbook.py`` renders them. What each holds, and how:
+
+- T1a, T1b, T5 (answers by council): per council, average group, England and region, each question's weighted
+  percentages (T1a, with its respondents), weighted counts (T1b, with its total) and margins of error (T5).
+- T2a, T2b (answers by demographic): the same by every demographic group of ``_bundled/annex.yaml``.
+- T3a, T3b (answers by response): the same among those who gave each answer to each question; "[z]" where a
+  question meets itself, a different version of the questionnaire, or Q2c meets the easy-read version.
+- T4 (response rates): the survey's per council (from the ledger: every sampled row) and each question's.
+- T6 (demographics): the estimated profile of the eligible population of the councils in the return.
+
+The estimator is NHS Digital's (docs/maths.md and stratification.py in NHSDigital/ASC-User-Survey): within a
+council-stratum h, a group g's population is N_h m_hg / m_h (m counting those who answered the question's
+base), its answer j's estimated population N_h n_hgj / m_h, so an area or group's percentage is
+Σ N_h n_hgj / m_h over Σ N_h m_hg / m_h and its variance Σ N_hg² (1 − m_h/N_h) p(1 − p) / (m_hg − 1), over
+(Σ N_hg)², a cell of one respondent adding nothing; the margin of error is 1.96 SE. For a plain question the
+base is the question itself (so g = h and it is the textbook stratified estimator); for the standard and the
+easy-read version of Q1 and Q2 it is the combined question, so each version is a group of it, as NHS Digital
+weight them; Q2c is weighted by its own population. All of it is linear in per-stratum counts, so each table is
+one pass: per-stratum answer counts by ``np.bincount`` for T1 and T5 (areas are whole strata), and for T2 and
+T3 one product of the group-membership matrix with the weighted answer matrix (stratum x group x answer,
+summed over strata by the product). No loop runs per council or per group.
+
+Publishing (``_bundled/publishing.yaml``): a question an area or group has no respondents to is "[w]", 1 or 2
+"[c]", in every cell of that question (percentages, weighted counts, respondents, margins), so a withheld figure
+appears nowhere else; a council in the lookup but not in the return is "[x]"; an answer nobody gave has no
+margin ("[w]"), one person gave "[c]". Percentages and margins to 1 dp, weighted counts to the nearest 10,
+respondents to the nearest 5, halves away from zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from surveykit.errors import SurveyKitError
+from surveykit.publish.rules import publishing_rules, round_half_away, round_to
+from surveykit.publish.sheet import Block, PublishedSheet, Section
+from surveykit.questionnaire import conditions_mask
+from surveykit.resources import bundled_path
+from surveykit.results import NHS_Z
+from surveykit.validate import REASONS
+from surveykit.weights import ENGLAND
+
+_NO_COUNCIL = set(REASONS[:2])           # rows no council can be given ("no council code", "unknown council")
+_NOT_RESPONDED = set(REASONS[2:4])       # sampled but did not respond ("response missing or invalid", ...)
+
+
+@cache
+def annex_layout() -> dict:
+    """The annex's sheet names, titles, headers, notes and row sections (``_bundled/annex.yaml``), read once."""
+    path = bundled_path("bundled", "annex.yaml")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SurveyKitError(f"cannot read the annex layout: {exc}", file=path) from exc
+
+
+# ------------------------------------------------------------------------ the questions as the annex shows them
+
+@dataclass(frozen=True)
+class _Var:
+    """One column of answers: an item, a version of an easy-read item, an "excluding" copy, a multi-choice part."""
+    key: str
+    question: str                 # the question it comes from (T3's [z] where a question meets itself)
+    codes: tuple[int, ...]        # every code it takes (a multi-choice part: 1 selected, 2 not)
+    base: str                     # whose respondents in a stratum weight it (a version: the combined item)
+    population: str | None        # the named population it is weighted by (Q2c), None: the stratum's
+    version: str | None = None    # "Std", "ER" or "Comb" for the versions of an easy-read item
+    asked_of_some: bool = False   # not asked of everyone (Q2c): [z] against the easy-read version
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One question block: its heading, its answer columns (variable, code) and their labels."""
+    key: str
+    title: str
+    cells: tuple[tuple[str, int], ...]
+    labels: tuple[str, ...]
+    respondents: str              # the variable whose respondents the block's total shows
+    excluding: bool = False       # an "excluding ..." block: a column of T1-T3, never a row of T3
+    multi: bool = False           # a multi-choice question: its parts are the answers
+
+    def column(self, var: str, code: int) -> str:
+        return f"{self.key}|{var}" if self.multi else f"{self.key}|{code}"
+
+
+def _numeric(data: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _codes_of(values: pd.Series, wanted) -> tuple[np.ndarray, list[str]]:
+    """Each row's position in ``wanted`` (-1: none), from the distinct values (text compared trimmed); with
+    ``wanted`` None, positions in the sorted distinct values themselves, which are returned."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [_text(u) for u in uniques]
+    if wanted is None:
+        wanted = sorted({t for t in texts if t}, key=_natural)
+    position = pd.Index(list(wanted), dtype=object).get_indexer(pd.Index(texts, dtype=object))
+    position = np.append(position, -1)          # the sentinel -1 reads the appended -1
+    return position[codes], list(wanted)
+
+
+def _number(spec, name: str) -> str:
+    return spec.annex.numbers.get(name, name[1:] if name.startswith("q") else name)
+
+
+def _questions(spec, data: pd.DataFrame):
+    """(variables, their values, blocks) in the annex's order: the spec's items in column order, each easy-read
+    item three ways, an item a measure excludes codes from also without them, a multi-choice question as one
+    block of its parts (and without its "none" part)."""
+    words = spec.annex
+    variables: dict[str, _Var] = {}
+    values: dict[str, np.ndarray] = {}
+    blocks: list[_Block] = []
+    part_of = {p: mc for mc in spec.multi_choice.values() for p in mc.parts}
+    excluded = {m.item: tuple(m.exclude) for m in spec.measures.values()
+                if m.kind == "proportion" and m.exclude and m.item in spec.items}
+
+    def add(var: _Var, x: np.ndarray):
+        variables[var.key] = var
+        values[var.key] = x
+
+    def labels_of(item, codes, override):
+        return {**codes, **override.get(item.name, {})}
+
+    for name, item in spec.items.items():
+        if name in part_of:
+            mc = part_of[name]
+            if name != mc.parts[0] or any(p not in data.columns for p in mc.parts):
+                continue
+            n, text = _number(spec, mc.name), words.text.get(mc.name, mc.text)
+            for p in mc.parts:
+                part = spec.items[p]
+                add(_Var(p, mc.name, tuple(sorted(part.codes)), p, part.population,
+                         asked_of_some=bool(part.asked_of)), _numeric(data, p))
+            labels = tuple(words.text.get(p, spec.items[p].text) for p in mc.parts)
+            blocks.append(_Block(mc.name, f"Question {n} - {text}", tuple((p, 1) for p in mc.parts), labels,
+                                 mc.parts[0], multi=True))
+            if mc.none_part is not None:
+                others = [p for p in mc.parts if p != mc.none_part]
+                answered_none_only = (np.column_stack([values[p] for p in others]) == 2).all(axis=1)
+                keys = []
+                for p in others:
+                    key = f"{mc.name}Excl{p[len(mc.name):]}" if p.startswith(mc.name) else f"{p}Excl"
+                    add(_Var(key, mc.name, variables[p].codes, key, variables[p].population,
+                             asked_of_some=variables[p].asked_of_some),
+                        np.where(answered_none_only, np.nan, values[p]))
+                    keys.append(key)
+                none_label = words.text.get(mc.none_part, spec.items[mc.none_part].text)
+                blocks.append(_Block(f"{mc.name}Excl", f'Question {n} excluding those who answered "{none_label}" '
+                                     f"- {text}", tuple((k, 1) for k in keys),
+                                     tuple(words.text.get(p, spec.items[p].text) for p in others), keys[0],
+                                     excluding=True, multi=True))
+            continue
+        if name not in data.columns:
+            continue
+        n, text = _number(spec, name), words.text.get(name, item.text)
+        some = bool(item.asked_of)
+        er = item.easy_read
+        if er is not None:
+            if er.combined_name not in data.columns or spec.questionnaire_column not in data.columns:
+                continue
+            x, version = _numeric(data, name), _numeric(data, spec.questionnaire_column)
+            is_er = np.isin(version, er.questionnaire_values)
+            standard = ~np.isnan(version) & ~is_er & np.isin(x, list(item.codes))
+            easy = is_er & np.isin(x, list(er.codes))
+            comb = er.combined_name
+            versions = [(f"{name}Std", "Std", item.codes, np.where(standard, x, np.nan),
+                         labels_of(item, item.codes, words.codes), f"Question {n} - {text}"),
+                        (f"{name}ER", "ER", er.codes, np.where(easy, x, np.nan),
+                         labels_of(item, er.codes, words.easy_read_codes),
+                         f"Question {n} easy-read - {er.text or text}"),
+                        (comb, "Comb", er.combined_labels, _numeric(data, comb), er.combined_labels,
+                         f"Question {n} combined - {text}")]
+            for key, kind, codes, x_version, labels, title in versions:
+                add(_Var(key, name, tuple(sorted(codes)), comb, item.population, kind, some), x_version)
+                blocks.append(_Block(key, title, tuple((key, c) for c in codes), tuple(labels.values()), key))
+            continue
+        labels = labels_of(item, item.codes, words.codes)
+        add(_Var(name, name, tuple(sorted(item.codes)), name, item.population, asked_of_some=some),
+            _numeric(data, name))
+        blocks.append(_Block(name, f"Question {n} - {text}", tuple((name, c) for c in item.codes),
+                             tuple(labels.values()), name))
+        if name in excluded:
+            key, left = f"{name}Excl", [c for c in item.codes if c not in excluded[name]]
+            x = values[name]
+            add(_Var(key, name, tuple(sorted(left)), key, item.population, asked_of_some=some),
+                np.where(np.isin(x, excluded[name]), np.nan, x))
+            shown = " or ".join(f'"{labels[c]}"' for c in excluded[name])
+            blocks.append(_Block(key, f"Question {n} excluding those who answered {shown} - {text}",
+                                 tuple((key, c) for c in left), tuple(labels[c] for c in left), key,
+                                 excluding=True))
+    return variables, values, blocks
+
+
+# --------------------------------------------------------------------------------- sufficient statistics
+
+class _Counts:
+    """Every annex variable's answers, coded once: per-stratum counts, per-item weights, the answer matrix.
+
+    Answer j (of variable v(j)) of respondent i in stratum h weighs W[h, v] = N_h / m_h(base of v), N_h the
+    population v is weighted by; f[h, v] = 1 - m_h(base) / N_h is its finite population correction.
+    """
+
+    def __init__(self, design, variables: dict[str, _Var], values: dict[str, np.ndarray]):
+        data = design.data
+        council, councils = _codes_of(data["council"], None)
+        number = data["stratum_number"].to_numpy(dtype=np.int64)
+        self.h, strata = pd.factorize(council * (number.max(initial=0) + 1) + number, sort=True)
+        self.H = len(strata)
+        self.stratum_council = np.asarray(councils, dtype=object)[strata // (number.max(initial=0) + 1)]
+        self.populations = {None: self._per_stratum(data["N_h"])}
+        for var in variables.values():
+            if var.population is not None and var.population not in self.populations:
+                column = f"N_h_{var.population}"   # as ReturnDesign.for_population: the stratum's if absent
+                self.populations[var.population] = (self._per_stratum(data[column]) if column in data.columns
+                                                    else self.populations[None])
+        self.keys = list(variables)
+        self.index = {k: i for i, k in enumerate(self.keys)}
+        self.variables = variables
+        V = len(self.keys)
+        offsets = np.cumsum([0] + [len(variables[k].codes) for k in self.keys])
+        self.J = int(offsets[-1])
+        self.offset = {k: int(offsets[i]) for i, k in enumerate(self.keys)}
+        self.var_of = np.repeat(np.arange(V), np.diff(offsets))
+        K = np.full((len(data), V), -1, dtype=np.int64)
+        for v, key in enumerate(self.keys):   # one vector operation per variable, not per row or group
+            var = variables[key]
+            codes = np.asarray(var.codes, dtype=float)
+            x = values[key]
+            at = np.clip(np.searchsorted(codes, x), 0, len(codes) - 1)
+            covered = self.populations[var.population][self.h] > 0   # a stratum its population leaves out
+            K[:, v] = np.where((codes[at] == x) & covered, offsets[v] + at, -1)
+        self.K = K
+        valid = K >= 0
+        flat = np.repeat(self.h, V).reshape(len(data), V)[valid] * self.J + K[valid]
+        self.n = np.bincount(flat, minlength=self.H * self.J).reshape(self.H, self.J).astype(float)
+        self.to_var = np.zeros((self.J, V))
+        self.to_var[np.arange(self.J), self.var_of] = 1.0
+        self.m = self.n @ self.to_var                     # m[h, v]: respondents in h answering v
+        base = np.array([self.index[variables[k].base] for k in self.keys], dtype=np.int64)
+        self.m_base = self.m[:, base]
+        P = np.column_stack([self.populations[variables[k].population] for k in self.keys]) if V else \
+            np.zeros((self.H, 0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.W = np.where(self.m_base > 0, P / self.m_base, 0.0)
+            self.f = np.where(P > 0, 1 - self.m_base / P, 0.0)
+        self._C = None
+
+    def _per_stratum(self, column: pd.Series) -> np.ndarray:
+        out = np.zeros(self.H)
+        out[self.h] = pd.to_numeric(column).to_numpy(dtype=float)
+        return out
+
+    def answer_matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """(C, Cw): respondent x answer indicators (float32: counts are exact) and the same weighted by W
+        (dense: the group tables multiply them once each), built once."""
+        if self._C is None:
+            rows = np.repeat(np.arange(len(self.K)), self.K.shape[1]).reshape(self.K.shape)
+            valid = self.K >= 0
+            C = np.zeros((len(self.K), self.J), dtype=np.float32)
+            C[rows[valid], self.K[valid]] = 1.0
+            Cw = np.zeros((len(self.K), self.J))
+            Cw[rows[valid], self.K[valid]] = self.W[self.h][valid]
+            self._C = (C, Cw)
+        return self._C
+
+    # ---- areas: unions of whole strata (T1, T5)
+    def areas(self, A: np.ndarray) -> dict[str, np.ndarray]:
+        """Estimates for areas (rows of A, 0/1 over strata): est and respondents per answer, their totals per
+        variable, and NHS Digital's variance of each percentage (before its 1/pop² and 100²)."""
+        Wj, fj, mj, n = self.W[:, self.var_of], self.f[:, self.var_of], self.m[:, self.var_of], self.n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ss = np.where(mj > 1, Wj * Wj * fj * n * (mj - n) / (mj - 1), 0.0)
+        est, resp, var = A @ (Wj * n), A @ n, A @ ss
+        return {"est": est, "resp": resp, "var": var, "pop": est @ self.to_var, "base": resp @ self.to_var}
+
+    # ---- groups of respondents (T2, T3)
+    def groups(self, R: np.ndarray, row_population: list[str | None] | None = None) -> dict[str, np.ndarray]:
+        """Estimates for groups of respondents (columns of R, 0/1 per respondent): one matrix product of the
+        membership with the weighted answers, which is the per-stratum cross-tabulation summed over strata.
+
+        A group (a T3 row) whose variable is weighted by a population of its own, P, is weighted by P for every
+        column, as NHS Digital do: W[h, v] N^P_h / N^v_h, so its membership is scaled instead of the answers."""
+        C, Cw = self.answer_matrices()
+        resp = (R.astype(np.float32).T @ C).astype(float)
+        est = R.T @ Cw
+        row_population = np.array(row_population if row_population is not None else [None] * R.shape[1],
+                                  dtype=object)
+        answer_population = np.array([self.variables[k].population for k in self.keys], dtype=object)[self.var_of]
+        for population in set(row_population) - {None}:
+            cols = np.flatnonzero(row_population == population)
+            for other in set(answer_population):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    scale = np.where(self.populations[other] > 0,
+                                     self.populations[population] / self.populations[other], 0.0)
+                answers = np.flatnonzero(answer_population == other)
+                est[np.ix_(cols, answers)] = (R[:, cols] * scale[self.h][:, None]).T @ Cw[:, answers]
+        return {"est": est, "resp": resp, "pop": est @ self.to_var, "base": resp @ self.to_var}
+
+
+# --------------------------------------------------------------------------------------- rows: the areas
+
+@dataclass(frozen=True)
+class _Areas:
+    """The area rows of T1, T4 and T5: councils in the return, average groups, England, regions, then the
+    lookup's councils not in the return. ``M`` (rows x councils of the return) says which councils each holds."""
+    code: np.ndarray        # CASSR code ("" for averages, England, regions)
+    ons: np.ndarray
+    name: np.ndarray
+    kind: np.ndarray        # "council", "average", "england", "region", "absent"
+    available: np.ndarray   # False: every cell "[x]" (a council not in the return, a region without one)
+    M: np.ndarray
+    councils: list[str]     # the councils of the return, in row order
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.column_stack([self.code, self.ons, self.name]).astype(object)
+
+
+def _natural(code: str):
+    return (0, int(code), "") if code.isdigit() else (1, 0, code)
+
+
+def _text(value) -> str:
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+    return "" if text.lower() in ("nan", "none", "<na>") else text
+
+
+def _lookup(design, councils) -> pd.DataFrame:
+    table = councils if councils is not None else getattr(design, "councils", None)
+    columns = ("council", "council_name", "region_code", "region_name", "ons_code")
+    if table is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    if "council" not in table.columns:
+        raise SurveyKitError("the council lookup needs a council column (council, council_name, region_code, "
+                             "region_name, ons_code)")
+    out = pd.DataFrame({c: table[c].map(_text) if c in table.columns else "" for c in columns}, dtype=object)
+    return out.drop_duplicates("council").reset_index(drop=True)
+
+
+def _averages(average, participating: list[str]) -> list[tuple[str, list[str]]]:
+    name = annex_layout()["areas"]["average"]
+    if average is None:
+        groups = [(name.format(n=len(participating)), participating)]
+    elif isinstance(average, str):
+        groups = [(average, participating)]
+    elif isinstance(average, Mapping):
+        groups = [(str(k), [_text(c) for c in v]) for k, v in average.items()]
+    else:
+        codes = [_text(c) for c in average]
+        groups = [(name.format(n=len(set(codes))), codes)]
+    for group, codes in groups:
+        unknown = sorted(set(codes) - set(participating), key=_natural)
+        if unknown or not codes:
+            raise SurveyKitError(f"average group {group!r} names councils not in this return: "
+                                 f"{', '.join(unknown) or 'none given'}")
+    return [(group, sorted(set(codes), key=_natural)) for group, codes in groups]
+
+
+def _areas(design, survey_return, councils, average) -> _Areas:
+    spec = design.spec
+    ledger = survey_return.ledger
+    in_ledger = _codes_of(ledger.loc[~ledger["reason"].isin(_NO_COUNCIL), spec.council_column], None)[1]
+    participating = sorted(set(_codes_of(design.data["council"], None)[1]) | set(in_ledger), key=_natural)
+    lookup = _lookup(design, councils)
+    P = len(participating)
+    part = pd.DataFrame({"council": participating}, dtype=object).merge(lookup, on="council", how="left")
+    part = part.fillna("")
+    averages = _averages(average, participating)
+    regions = lookup[lookup["region_code"] != ""].drop_duplicates("region_code")
+    regions = regions.iloc[sorted(range(len(regions)), key=lambda i: _natural(regions["region_code"].iloc[i]))]
+    absent = lookup[~lookup["council"].isin(participating)]
+    absent = absent.iloc[sorted(range(len(absent)), key=lambda i: _natural(absent["council"].iloc[i]))]
+    is_in = np.array([np.isin(participating, codes) for _, codes in averages], dtype=float).reshape(-1, P)
+    in_region = (regions["region_code"].to_numpy(dtype=object)[:, None]
+                 == part["region_code"].to_numpy(dtype=object)[None, :]).astype(float)
+    M = np.vstack([np.eye(P), is_in, np.ones((1, P)), in_region, np.zeros((len(absent), P))])
+    A, R, X = len(averages), len(regions), len(absent)
+    england = annex_layout()["areas"]["england"]
+
+    def named(frame, name, code):   # a name, or the code where the lookup has none
+        return np.where(frame[name] != "", frame[name], frame[code])
+
+    code = np.concatenate([part["council"], [""] * (A + 1 + R), absent["council"]]).astype(object)
+    ons = np.concatenate([part["ons_code"], [""] * A, [ENGLAND[0]], regions["region_code"],
+                          absent["ons_code"]]).astype(object)
+    name = np.concatenate([named(part, "council_name", "council"), [g for g, _ in averages], [england],
+                           named(regions, "region_name", "region_code"),
+                           named(absent, "council_name", "council")]).astype(object)
+    kind = np.repeat(np.array(["council", "average", "england", "region", "absent"]), [P, A, 1, R, X])
+    available = np.concatenate([np.ones(P + A + 1, bool), in_region.any(axis=1), np.zeros(X, bool)])
+    return _Areas(code, ons, name, kind, available, M, participating)
+
+
+# ---------------------------------------------------------------------------------------- publishing
+
+def _labels(base: np.ndarray) -> np.ndarray:
+    """The row-wide label of a question for an area or group ("" where published): [w] none, [c] 1-2."""
+    rules = publishing_rules()
+    low = rules["low_respondents_max"]
+    return np.where(base == 0, rules["labels"]["none"], np.where(base <= low, rules["labels"]["low"], ""))
+
+
+def _published(values: np.ndarray, labels: np.ndarray, kind: str) -> np.ndarray:
+    """Rounded numbers (kind: "percent" 1 dp, "count10" / "count5" whole multiples) with labels in place."""
+    if kind == "percent":
+        numbers = round_half_away(values, 1).astype(object)
+    else:
+        step = 10 if kind == "count10" else 5
+        rounded = round_to(np.where(np.isfinite(values), values, 0.0), step)
+        numbers = rounded.astype(np.int64).astype(object)
+    not_available = publishing_rules()["labels"]["not_available"]
+    labels = np.where((labels == "") & ~np.isfinite(values), not_available, labels)
+    out = np.asarray(numbers, dtype=object)
+    mask = labels != ""
+    out[mask] = labels[mask]
+    return out
+
+
+def _frame(columns: list[str], parts: list[np.ndarray]) -> pd.DataFrame:
+    body = np.concatenate([p.reshape(len(p), -1) for p in parts], axis=1) if parts else np.zeros((0, 0))
+    return pd.DataFrame(body, columns=columns, dtype=object)
+
+
+def _lines(extra_blank: bool = False) -> list[str]:
+    text = annex_layout()["lines"]
+    return [text["one_table"], text["freeze"]] + ([""] if extra_blank else [])
+
+
+# ------------------------------------------------------------------------------------ the question tables
+
+def _answer_columns(counts: _Counts, blocks: list[_Block], total: str | None):
+    """Per block: (column ids, labels, answer index j, variable index v, is-total) of T1-T3's value columns."""
+    ids, labels, j, v, is_total, out_blocks = [], [], [], [], [], []
+    for b in blocks:
+        cols = [b.column(var, code) for var, code in b.cells]
+        ids += cols
+        labels += list(b.labels)
+        j += [counts.offset[var] + counts.variables[var].codes.index(code) for var, code in b.cells]
+        v += [counts.index[var] for var, _ in b.cells]
+        is_total += [False] * len(cols)
+        if total is not None:
+            cols = cols + [f"{b.key}|{total}"]
+            ids.append(cols[-1])
+            labels.append(total)
+            j.append(-1)
+            v.append(counts.index[b.respondents])
+            is_total.append(True)
+        out_blocks.append((b, tuple(cols)))
+    return ids, labels, np.array(j, dtype=np.int64), np.array(v, dtype=np.int64), np.array(is_total), out_blocks
+
+
+def _value_parts(stats, j, v, is_total, what: str, row_labels: np.ndarray):
+    """Published values of T1-T3's columns: what is "percent", "count" or "margin"."""
+    base = stats["base"][:, v]
+    labels = np.where(row_labels[:, None] != "", row_labels[:, None], _labels(base))
+    jj = np.where(is_total, 0, j)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pop = stats["pop"][:, v]
+        if what == "percent":
+            values = np.where(is_total, base, 100 * stats["est"][:, jj] / pop)
+            answers = _published(values, labels, "percent")
+            totals = _published(values, labels, "count5")
+        elif what == "count":
+            values = np.where(is_total, pop, stats["est"][:, jj])
+            answers = totals = _published(values, labels, "count10")
+        else:
+            values = 100 * NHS_Z * np.sqrt(stats["var"][:, jj]) / pop
+            resp = stats["resp"][:, jj]
+            rules = publishing_rules()
+            few = resp <= rules["questions"]["margin_needs_respondents_above"]
+            margin_label = np.where(resp == 0, rules["labels"]["none"], rules["labels"]["low"])
+            answers = _published(values, np.where((labels == "") & few, margin_label, labels), "percent")
+            totals = answers
+    return np.where(is_total[None, :], totals, answers)
+
+
+# ------------------------------------------------------------------------------------------- the builder
+
+class _Annex:
+    def __init__(self, design, survey_return, councils, average):
+        if survey_return is None:
+            survey_return = getattr(design, "survey_return", None)
+        if survey_return is None or getattr(survey_return, "ledger", None) is None:
+            raise SurveyKitError("the annex's response rates need the validated return (its ledger)")
+        self.design, self.ret, self.spec = design, survey_return, design.spec
+        self.layout = annex_layout()
+        self.variables, self.values, self.blocks = _questions(self.spec, design.data)
+        self.counts = _Counts(design, self.variables, self.values)
+        self.areas = _areas(design, survey_return, councils, average)
+
+    # ---- T1a, T1b, T5
+    def area_sheets(self) -> list[PublishedSheet]:
+        c, areas = self.counts, self.areas
+        S = np.zeros((len(areas.councils), c.H))     # council x stratum
+        S[pd.Index(areas.councils).get_indexer(c.stratum_council), np.arange(c.H)] = 1.0
+        stats = c.areas(areas.M @ S)
+        x = publishing_rules()["labels"]["not_available"]
+        row_labels = np.where(areas.available, "", x).astype(object)
+        ids = areas.ids
+        h = self.layout["headers"]
+        out = []
+        for key, what, total in (("t1a", "percent", h["respondents"]), ("t1b", "count", h["weighted_respondents"]),
+                                 ("t5", "margin", None)):
+            sheet = self.layout["sheets"][key]
+            cols, labels, j, v, is_total, blocks = _answer_columns(c, self.blocks, total)
+            values = _value_parts(stats, j, v, is_total, what, row_labels)
+            frame = _frame(["cassr_code", "ons_code", "cassr_name"] + cols, [ids, values])
+            header = Block("", ("cassr_code", "ons_code", "cassr_name"),
+                           (h["cassr_code"], h["ons_code"], sheet["area_name"]))
+            qblocks = [Block(b.title, cols_b, tuple(self._block_labels(b, total)),
+                             gap_after=0 if i == len(blocks) - 1 else 1) for i, (b, cols_b) in enumerate(blocks)]
+            formats = {"cassr_code": "text", "ons_code": "text", "cassr_name": "text"}
+            number = "count" if what == "count" else "percent"
+            formats.update({col: ("count" if t and what != "margin" else number) for col, t in zip(cols, is_total)})
+            out.append(PublishedSheet(sheet["name"], sheet["title"], _lines(key == "t5"), frame, [header, *qblocks],
+                                      formats, freeze_columns=3, widths={"cassr_name": 40.0}))
+        return out
+
+    @staticmethod
+    def _block_labels(b: _Block, total):
+        return list(b.labels) + ([total] if total is not None else [])
+
+    # ---- T2a, T2b, T3a, T3b
+    def _group_sheets(self, keys, sections, R, row_population, z=None) -> list[PublishedSheet]:
+        """T2 or T3 from row sections [(title, [labels])] and the membership matrix R (respondents x rows)."""
+        c = self.counts
+        stats = c.groups(R, row_population)
+        labels_col = [label for _, rows in sections for label in rows]
+        h = self.layout["headers"]
+        out = []
+        for key, what, total in ((keys[0], "percent", h["respondents"]), (keys[1], "count", h["weighted_respondents"])):
+            sheet = self.layout["sheets"][key]
+            cols, labels, j, v, is_total, blocks = _answer_columns(c, self.blocks, total)
+            row_labels = np.full(len(labels_col), "", dtype=object)
+            values = _value_parts(stats, j, v, is_total, what, row_labels)
+            if z is not None:
+                zz = z[:, v]
+                values[zz] = "[z]"
+            frame = _frame(["group"] + cols, [np.array(labels_col, dtype=object), values])
+            blocks_out = [Block("", ("group",), (sheet["group"],))]
+            blocks_out += [Block(b.title, cols_b, tuple(self._block_labels(b, total)),
+                                 gap_after=0 if i == len(blocks) - 1 else 1) for i, (b, cols_b) in enumerate(blocks)]
+            formats = {"group": "text"}
+            formats.update({col: ("count" if (t or what == "count") else "percent") for col, t in zip(cols, is_total)})
+            out.append(PublishedSheet(sheet["name"], sheet["title"], _lines(), frame, blocks_out, formats,
+                                      _sections(sections), freeze_columns=1, widths={"group": 45.0}))
+        return out
+
+    def _average_columns(self):
+        """The average groups' names and membership columns (respondents x groups)."""
+        areas = self.areas
+        rows = np.flatnonzero(areas.kind == "average")
+        council = _codes_of(self.design.data["council"], areas.councils)[0]
+        return list(areas.name[rows]), [areas.M[rows].T[council]]
+
+    def demographic_sheets(self) -> list[PublishedSheet]:
+        data, spec = self.design.data, self.spec
+        names, cols = self._average_columns()
+        sections = [(self.layout["areas"]["average_section"], names)]
+        for section in self.layout["demographics"]:
+            rows = section.get("rows") or [{"grouping": section["grouping"], "group": g, "label": g}
+                                           for g in _categories(spec, section)]
+            rows = pd.DataFrame([r for r in rows if r["grouping"] in data.columns], columns=["grouping", "group",
+                                                                                               "label"])
+            if not len(rows):
+                continue
+            members = np.zeros((len(data), len(rows)))
+            for grouping, picked in rows.groupby("grouping", sort=False):   # one-hot per grouping, not per group
+                codes = _codes_of(data[grouping], list(picked["group"]))[0]
+                members[:, picked.index.to_numpy()] = codes[:, None] == np.arange(len(picked))[None, :]
+            cols.append(members)
+            sections.append((section["title"], list(rows["label"])))
+        R = np.column_stack(cols)
+        return self._group_sheets(("t2a", "t2b"), sections, R, None)
+
+    def response_sheets(self) -> list[PublishedSheet]:
+        c = self.counts
+        names, cols = self._average_columns()
+        sections = [(self.layout["areas"]["average_section"], names)]
+        row_j, row_var, row_pop = [], [], [None] * len(names)
+        for b in self.blocks:
+            if b.excluding:
+                continue
+            sections.append((b.title, list(b.labels)))
+            for (var, code) in b.cells:
+                row_j.append(c.offset[var] + c.variables[var].codes.index(code))
+                row_var.append(var)
+                row_pop.append(c.variables[var].population)
+        R = np.column_stack(cols + [c.answer_matrices()[0][:, row_j]])
+        z_var = _not_applicable(c)[[c.index[r] for r in row_var]]
+        z = np.vstack([np.zeros((len(names), len(c.keys)), dtype=bool), z_var])
+        return self._group_sheets(("t3a", "t3b"), sections, R, row_pop, z)
+
+    # ---- T4
+    def response_rate_sheet(self) -> PublishedSheet:
+        spec, data, ledger = self.spec, self.design.data, self.ret.ledger
+        layout = self.layout["sheets"]["t4"]
+        members = self.areas.councils
+        M = self.areas.M
+        sampled = ~ledger["reason"].isin(_NO_COUNCIL)
+        responded = sampled & ~ledger["reason"].isin(_NOT_RESPONDED)
+        ledger_council = _codes_of(ledger[spec.council_column], members)[0]   # -1: no council, or another
+
+        def per_council(mask, index):
+            keep = mask & (index >= 0)
+            return np.bincount(index[keep], minlength=len(members)).astype(float)
+
+        numerators = [M @ per_council(responded.to_numpy(), ledger_council)]
+        denominators = [M @ per_council(sampled.to_numpy(), ledger_council)]
+        council = _codes_of(data["council"], members)[0]
+        everyone = np.ones(len(data), dtype=bool)
+        headers = []
+        ids = []
+        for name in self.layout["response_rates"]:
+            column, item = _rate_column(spec, name)
+            if column is None or column not in data.columns:
+                continue
+            asked = (conditions_mask(data, item.asked_of) if item.asked_of and
+                     all(cond.column in data.columns for cond in item.asked_of) else everyone)
+            answered = ~np.isnan(_numeric(data, column)) & asked
+            numerators.append(M @ per_council(answered, council))
+            denominators.append(M @ per_council(asked, council))
+            headers.append(f"Question {_number(spec, item.name if name not in spec.multi_choice else name)}")
+            ids.append(f"rate|{name}")
+        num, den = np.column_stack(numerators), np.column_stack(denominators)
+        rules = publishing_rules()
+        x = rules["labels"]["not_available"]
+        available = self.areas.available
+        labels = np.where(den == 0, rules["labels"]["none"],
+                          np.where((num > 0) & (num <= rules["low_respondents_max"]), rules["labels"]["low"], ""))
+        labels = np.where(available[:, None], labels, x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = _published(100 * num / den, labels, "percent")
+        area_ids = self.areas.ids
+        columns = ["cassr_code", "ons_code", "cassr_name", "rate|survey"] + ids
+        frame = _frame(columns, [area_ids, values])
+        h = self.layout["headers"]
+        blocks = [Block("", ("cassr_code", "ons_code", "cassr_name"), (h["cassr_code"], h["ons_code"],
+                                                                       layout["area_name"])),
+                  Block(layout["overall"], ("rate|survey",), (layout["overall_label"],), gap_after=1)]
+        if ids:
+            blocks.append(Block(layout["questions"], tuple(ids), tuple(headers)))
+        formats = {"cassr_code": "text", "ons_code": "text", "cassr_name": "text"}
+        formats.update({col: "percent" for col in columns[3:]})
+        return PublishedSheet(layout["name"], layout["title"], _lines(), frame, blocks, formats, freeze_columns=3,
+                              widths={"cassr_name": 40.0})
+
+    # ---- T6
+    def demographics_sheet(self) -> PublishedSheet:
+        spec, data, c = self.spec, self.design.data, self.counts
+        layout = self.layout["sheets"]["t6"]
+        sections, group_codes, n_groups = [], [], []
+        for section in self.layout["profile"]:
+            if "grouping" in section:
+                if section["grouping"] not in data.columns:
+                    continue
+                categories = _categories(spec, section)
+                codes = _codes_of(data[section["grouping"]], categories)[0]
+                labels = list(categories)
+            else:
+                column = section["column"]
+                if column not in data.columns or not spec.columns[column].codes:
+                    continue
+                table = spec.columns[column].codes
+                codes = pd.Categorical(_numeric(data, column), categories=[float(k) for k in table]).codes
+                labels = list(table.values())
+            sections.append((section["title"], labels))
+            group_codes.append(np.asarray(codes, dtype=np.int64))
+            n_groups.append(len(labels))
+        offsets = np.cumsum([0] + n_groups)
+        G = int(offsets[-1])
+        D = len(n_groups)
+        if D:
+            K = np.column_stack(group_codes)
+            valid = K >= 0
+            flat = (np.repeat(c.h, D).reshape(len(data), D) * G + (K + offsets[:-1]))[valid]
+            n = np.bincount(flat, minlength=c.H * G).reshape(c.H, G).astype(float)
+        else:
+            n = np.zeros((c.H, 0))
+        section_of = np.repeat(np.arange(D), n_groups)
+        to_section = np.zeros((G, D))
+        to_section[np.arange(G), section_of] = 1.0
+        m = n @ to_section
+        N = c.populations[None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            W = np.where(m > 0, N[:, None] / m, 0.0)
+            est = (W[:, section_of] * n).sum(axis=0)
+            pop = (W * m).sum(axis=0)[section_of]
+            percent = 100 * est / pop
+        labels = _labels(n.sum(axis=0))
+        values = [_published(est, labels, "count10"), _published(percent, labels, "percent")]
+        row_labels = np.array([label for _, rows in sections for label in rows], dtype=object)
+        frame = _frame(["group", "population", "percent"], [row_labels, *values])
+        blocks = [Block("", ("group",), (layout["group"],)),
+                  Block(layout["heading"], ("population", "percent"), (layout["population"], layout["percent"]))]
+        return PublishedSheet(layout["name"], layout["title"], _lines(), frame, blocks,
+                              {"group": "text", "population": "count", "percent": "percent"}, _sections(sections),
+                              freeze_columns=1, widths={"group": 45.0})
+
+    # ---- Contents and Notes
+    def notes_sheet(self) -> PublishedSheet:
+        sheet = self.layout["sheets"]["notes"]
+        notes = self.layout["notes"]
+        frame = pd.DataFrame({"note": [f"note {k}" for k in notes], "text": [str(t).strip() for t in notes.values()]},
+                             dtype=object)
+        return PublishedSheet(sheet["name"], sheet["title"], [self.layout["lines"]["one_table"]], frame,
+                              [Block("", ("note", "text"), tuple(sheet["header"]))], {"note": "text", "text": "text"},
+                              widths={"note": 12.0, "text": 100.0})
+
+    def contents_sheet(self, sheets: list[PublishedSheet]) -> PublishedSheet:
+        sheet = self.layout["sheets"]["contents"]
+        frame = pd.DataFrame({"sheet": [s.name for s in sheets], "title": [s.title for s in sheets]}, dtype=object)
+        return PublishedSheet(sheet["name"], sheet["title"], [self.layout["lines"]["one_table"]], frame,
+                              [Block("", ("sheet", "title"), tuple(sheet["header"]))],
+                              {"sheet": "text", "title": "text"}, widths={"sheet": 32.0, "title": 90.0})
+
+
+def _categories(spec, section) -> list[str]:
+    grouping = spec.groupings.get(section["grouping"])
+    categories = list(grouping.categories) if grouping is not None else []
+    order = section.get("order")
+    if order:
+        categories = [g for g in order if g in categories] + [g for g in categories if g not in order]
+    return categories
+
+
+def _sections(sections) -> list[Section]:
+    out, first = [], 0
+    for title, rows in sections:
+        if rows:
+            out.append(Section(title, first, first + len(rows) - 1))
+        first += len(rows)
+    return out
+
+
+def _rate_column(spec, name: str):
+    """(data column, item) counted in T4 for ``name``: an item, a combined easy-read item, a multi-choice question."""
+    if name in spec.multi_choice:
+        part = spec.multi_choice[name].parts[0]
+        return part, spec.items[part]
+    if name in spec.combined_names:
+        return name, spec.items[spec.combined_names[name]]
+    if name in spec.items:
+        return name, spec.items[name]
+    return None, None
+
+
+def _not_applicable(counts: _Counts) -> np.ndarray:
+    """T3's [z] (row variable x column variable), NHS Digital's rule: a question against itself (any version, part
+    or "excluding" copy), two different versions of the questionnaire, or a question not asked of everyone (Q2c)
+    against the easy-read version."""
+    v = [counts.variables[k] for k in counts.keys]
+    question = np.array([x.question for x in v], dtype=object)
+    version = np.array([x.version or "" for x in v], dtype=object)
+    some = np.array([x.asked_of_some for x in v], dtype=bool)
+    has, easy = version != "", version == "ER"
+    return ((question[:, None] == question[None, :])
+            | (has[:, None] & has[None, :] & (version[:, None] != version[None, :]))
+            | ((easy[:, None] | easy[None, :]) & (some[:, None] | some[None, :])))
+
+
+def annex_sheets(design, survey_return, councils=None, average=None) -> list[PublishedSheet]:
+    """NHS Digital's annex tables for a weighted ASCS return, one ``PublishedSheet`` each, in the annex's order:
+    Contents, Notes, T1a, T1b, T2a, T2b, T3a, T3b, T4, T5, T6.
+
+    ``design`` comes from ``surveykit.weight``; ``survey_return`` is the validated return (its ledger counts every
+    sampled person for the response rates). ``councils`` is the council lookup (``council, council_name,
+    region_code, region_name, ons_code``; default the design's): its regions get rows, and its councils not in
+    the return are listed with "[x]". ``average`` is the average row: None for every council of the return
+    ("18 CASSR Average" for 18), a name for that group, a list of council codes, or {name: codes} for several.
+    """
+    annex = _Annex(design, survey_return, councils, average)
+    t1a, t1b, t5 = annex.area_sheets()
+    t2a, t2b = annex.demographic_sheets()
+    t3a, t3b = annex.response_sheets()
+    tables = [t1a, t1b, t2a, t2b, t3a, t3b, annex.response_rate_sheet(), t5, annex.demographics_sheet()]
+    notes = annex.notes_sheet()
+    return [annex.contents_sheet([notes, *tables]), notes, *tables]
