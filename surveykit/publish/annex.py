@@ -25,9 +25,12 @@ summed over strata by the product). No loop runs per council or per group.
 
 Publishing (``_bundled/publishing.yaml``): a question an area or group has no respondents to is "[w]", 1 or 2
 "[c]", in every cell of that question (percentages, weighted counts, respondents, margins), so a withheld figure
-appears nowhere else; a council in the lookup but not in the return is "[x]"; an answer nobody gave has no
-margin ("[w]"), one person gave "[c]". Percentages and margins to 1 dp, weighted counts to the nearest 10,
-respondents to the nearest 5, halves away from zero.
+appears nowhere else; and where one version of Q1 or Q2 is "[c]" the other is too (in every row the standard and
+the easy-read weighted counts add up to the combined ones). A council in the lookup but not in the return is
+"[x]"; an answer nobody gave has no margin ("[w]"), one person gave "[c]". Percentages and margins to 1 dp,
+weighted counts to the nearest 10, respondents to the nearest 5, halves away from zero. Figures that could be
+had by differencing rows (England less every other council, a section's total less its other groups) are not
+withheld, as NHS Digital do not withhold them.
 """
 
 from __future__ import annotations
@@ -460,10 +463,29 @@ def _answer_columns(counts: _Counts, blocks: list[_Block], total: str | None):
     return ids, labels, np.array(j, dtype=np.int64), np.array(v, dtype=np.int64), np.array(is_total), out_blocks
 
 
-def _value_parts(stats, j, v, is_total, what: str, row_labels: np.ndarray):
+def _question_labels(counts: _Counts, base: np.ndarray) -> np.ndarray:
+    """Each row's label for each variable (rows x variables): [w] none answered, [c] 1-2. The standard and the
+    easy-read version of a question add up to the combined one in every row (their weights are the same), so
+    where one version is [c] the other is withheld too: otherwise combined minus the other would show it."""
+    labels = _labels(base)
+    low = publishing_rules()["labels"]["low"]
+    versions: dict[str, dict[str, int]] = {}
+    for key, var in counts.variables.items():
+        if var.version in ("Std", "ER"):
+            versions.setdefault(var.question, {})[var.version] = counts.index[key]
+    for pair in versions.values():
+        if len(pair) == 2:
+            std, er = pair["Std"], pair["ER"]
+            withheld_std, withheld_er = labels[:, std] == low, labels[:, er] == low
+            labels[:, std] = np.where(withheld_er & (labels[:, std] == ""), low, labels[:, std])
+            labels[:, er] = np.where(withheld_std & (labels[:, er] == ""), low, labels[:, er])
+    return labels
+
+
+def _value_parts(counts, stats, j, v, is_total, what: str, row_labels: np.ndarray):
     """Published values of T1-T3's columns: what is "percent", "count" or "margin"."""
     base = stats["base"][:, v]
-    labels = np.where(row_labels[:, None] != "", row_labels[:, None], _labels(base))
+    labels = np.where(row_labels[:, None] != "", row_labels[:, None], _question_labels(counts, stats["base"])[:, v])
     jj = np.where(is_total, 0, j)
     with np.errstate(divide="ignore", invalid="ignore"):
         pop = stats["pop"][:, v]
@@ -514,7 +536,7 @@ class _Annex:
                                  ("t5", "margin", None)):
             sheet = self.layout["sheets"][key]
             cols, labels, j, v, is_total, blocks = _answer_columns(c, self.blocks, total)
-            values = _value_parts(stats, j, v, is_total, what, row_labels)
+            values = _value_parts(c, stats, j, v, is_total, what, row_labels)
             frame = _frame(["cassr_code", "ons_code", "cassr_name"] + cols, [ids, values])
             header = Block("", ("cassr_code", "ons_code", "cassr_name"),
                            (h["cassr_code"], h["ons_code"], sheet["area_name"]))
@@ -543,7 +565,7 @@ class _Annex:
             sheet = self.layout["sheets"][key]
             cols, labels, j, v, is_total, blocks = _answer_columns(c, self.blocks, total)
             row_labels = np.full(len(labels_col), "", dtype=object)
-            values = _value_parts(stats, j, v, is_total, what, row_labels)
+            values = _value_parts(c, stats, j, v, is_total, what, row_labels)
             if z is not None:
                 zz = z[:, v]
                 values[zz] = "[z]"
