@@ -368,7 +368,7 @@ class _Annex:
                 row_j.append(c.offset[var] + c.variables[var].codes.index(code))
                 row_var.append(var)
                 row_pop.append(c.variables[var].population)
-        R = np.column_stack(cols + [c.answer_matrices()[0][:, row_j]])
+        R = np.column_stack(cols + [c.answered(np.asarray(row_j, dtype=np.int64))])
         z_var = not_applicable(c)[[c.index[r] for r in row_var]]
         z = np.vstack([np.zeros((len(names), len(c.keys)), dtype=bool), z_var])
         return self._group_sheets(("t3a", "t3b"), sections, R, row_pop, z)

@@ -227,14 +227,19 @@ class Counts:
         """(C, Cw): respondent x answer indicators (float32: counts are exact) and the same weighted by W
         (dense: the group tables multiply them once each), built once."""
         if self._C is None:
-            rows = np.repeat(np.arange(len(self.K)), self.K.shape[1]).reshape(self.K.shape)
+            N, V = self.K.shape
             valid = self.K >= 0
-            C = np.zeros((len(self.K), self.J), dtype=np.float32)
-            C[rows[valid], self.K[valid]] = 1.0
-            Cw = np.zeros((len(self.K), self.J))
-            Cw[rows[valid], self.K[valid]] = self.W[self.h][valid]
-            self._C = (C, Cw)
+            at = (np.arange(N, dtype=np.int64)[:, None] * self.J + self.K)[valid]
+            C = np.zeros(N * self.J, dtype=np.float32)
+            C[at] = 1.0
+            Cw = np.zeros(N * self.J)
+            Cw[at] = self.W[self.h][valid]
+            self._C = (C.reshape(N, self.J), Cw.reshape(N, self.J))
         return self._C
+
+    def answered(self, answers: np.ndarray) -> np.ndarray:
+        """Respondent x answer membership (0/1) of the given answers (global indices), straight from the codes."""
+        return (self.K[:, self.var_of[answers]] == answers[None, :]).astype(float)
 
     # ---- areas: unions of whole strata (T1, T5)
     def areas(self, A: np.ndarray) -> dict[str, np.ndarray]:
