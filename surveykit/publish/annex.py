@@ -536,6 +536,11 @@ def annex_sheets(design, survey_return, councils=None, average=None) -> list[Pub
     region_code, region_name, ons_code``; default the design's): its regions get rows, and its councils not in
     the return are listed with "[x]". ``average`` is the average row: None for every council of the return
     ("18 CASSR Average" for 18), a name for that group, a list of council codes, or {name: codes} for several.
+    T2, T3 and T6 cover every council of the return (as NHS Digital's do), T2 and T3 with the average group(s)
+    as their first rows. T4's survey rate counts the ledger's sampled rows (every row with a known council) and
+    its respondents; a question's rate, and T6, the respondents the design holds (those with a stratum and a
+    population: NHS Digital also count respondents without a stratum in T4, and non-respondents' recorded
+    demographics in T6, which a validated return does not keep).
     """
     annex = _Annex(design, survey_return, councils, average)
     t1a, t1b, t5 = annex.area_sheets()
