@@ -37,19 +37,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from surveykit.errors import SurveyKitError
 from surveykit.publish.annex_counts import (Counts, QuestionBlock, annex_questions, clean_text, codes_of,
                                             natural_order, not_applicable, numeric, question_number)
-from surveykit.publish.rules import publishing_rules, round_half_away, round_to
+from surveykit.publish.rules import bundled_yaml, publishing_rules, round_half_away, round_to
 from surveykit.publish.sheet import Block, PublishedSheet, Section
 from surveykit.questionnaire import conditions_mask
-from surveykit.resources import bundled_path
 from surveykit.results import NHS_Z
 from surveykit.validate import REASONS
 from surveykit.weights import ENGLAND
@@ -58,15 +55,9 @@ _NO_COUNCIL = set(REASONS[:2])           # rows no council can be given ("no cou
 _NOT_RESPONDED = set(REASONS[2:4])       # sampled but did not respond ("response missing or invalid", ...)
 
 
-@cache
 def annex_layout() -> dict:
     """The annex's sheet names, titles, headers, notes and row sections (``_bundled/annex.yaml``), read once."""
-    path = bundled_path("bundled", "annex.yaml")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SurveyKitError(f"cannot read the annex layout: {exc}", file=path) from exc
+    return bundled_yaml("annex.yaml", "the annex layout")
 
 
 # --------------------------------------------------------------------------------------- rows: the areas
