@@ -27,6 +27,7 @@ from surveykit.questions import question_tables
 from surveykit.synth import make_return, synthetic_councils
 from surveykit.validate import validate
 from surveykit.weights import weight
+from surveykit.workbook_layout import column_letter
 
 LAYOUT = Path(__file__).parent / "fixtures" / "annex" / "ascs-2020-21-annex-layout.txt"
 SYMBOLS = {"[c]", "[w]", "[x]", "[z]"}
@@ -386,10 +387,7 @@ def test_demographic_sections_and_rows(small):
 
 def test_every_demographic_section_of_the_annex():
     """A national return carries every grouping: T2 has every section NHS Digital's annex has, in its order."""
-    synthetic = make_return("ascs", "2025-26", councils=4, respondents=400, seed=5)
-    ret = validate(synthetic.data, sk.load_spec("ascs", "2025-26"), population=synthetic.population,
-                   councils=synthetic.councils)
-    design = weight(ret, synthetic.population, synthetic.councils)
+    ret, design = _synthetic("2025-26", councils=4, respondents=400, seed=5)
     t2 = {s.name: s for s in annex_sheets(design, ret)}["T2a - Answers by Demographic"]
     rows = {s.title: t2.frame["group"].iloc[s.first:s.last + 1].tolist() for s in t2.sections}
     assert list(rows) == ["Average", "Primary support reason", "Gender", "Age", "Stratum", "Religion", "Ethnicity",
@@ -573,21 +571,17 @@ def _published_layout():
     return sheets
 
 
-def _letter(index):   # 0 -> A
-    text = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        text = chr(65 + rest) + text
-    return text
+def _synthetic(year, councils, respondents, seed):
+    """(validated return, design) of a synthetic return."""
+    synthetic = make_return("ascs", year, councils=councils, respondents=respondents, seed=seed)
+    ret = validate(synthetic.data, sk.load_spec("ascs", year), population=synthetic.population,
+                   councils=synthetic.councils)
+    return ret, weight(ret, synthetic.population, synthetic.councils)
 
 
 @pytest.fixture(scope="module")
 def annex_2020_21():
-    synthetic = make_return("ascs", "2020-21", councils=5, respondents=500, seed=21)
-    ret = validate(synthetic.data, sk.load_spec("ascs", "2020-21"), population=synthetic.population,
-                   councils=synthetic.councils)
-    design = weight(ret, synthetic.population, synthetic.councils)
+    ret, design = _synthetic("2020-21", councils=5, respondents=500, seed=21)
     return {s.name: s for s in annex_sheets(design, ret, councils=synthetic_councils())}
 
 
@@ -608,7 +602,7 @@ def test_layout_is_the_published_annex(annex_2020_21, name):
     column = len(ids.columns)
     for block, (first, last, title, labels) in zip(questions, published["blocks"]):
         width = len(block.columns) + block.gap_after
-        assert (_letter(column), _letter(column + width - 1)) == (first, last), block.title
+        assert (column_letter(column), column_letter(column + width - 1)) == (first, last), block.title
         column += width
         assert block.title[:70] == title if len(title) == 70 else block.title == title, (block.title, title)
         assert list(block.labels) + [None] * block.gap_after == [x.rstrip() if x else x for x in labels], title
@@ -629,11 +623,7 @@ def test_layout_data_rows_start_with_the_councils_then_the_average(annex_2020_21
 
 @pytest.fixture(scope="module")
 def national():
-    synthetic = make_return("ascs", "2025-26", councils=20, respondents=3000, seed=8)
-    ret = validate(synthetic.data, sk.load_spec("ascs", "2025-26"), population=synthetic.population,
-                   councils=synthetic.councils)
-    design = weight(ret, synthetic.population, synthetic.councils)
-    return ret, design
+    return _synthetic("2025-26", councils=20, respondents=3000, seed=8)
 
 
 def test_council_rows_equal_surveykits_question_tables(national):
@@ -674,10 +664,7 @@ def test_demographic_rows_equal_the_domain_estimator(national):
 
 def test_national_build_is_fast():
     """A national return (152 councils, ~30k respondents) builds every sheet in well under two seconds."""
-    synthetic = make_return("ascs", "2025-26", councils=152, respondents=30000, seed=3)
-    ret = validate(synthetic.data, sk.load_spec("ascs", "2025-26"), population=synthetic.population,
-                   councils=synthetic.councils)
-    design = weight(ret, synthetic.population, synthetic.councils)
+    ret, design = _synthetic("2025-26", councils=152, respondents=30000, seed=3)
     annex_sheets(design, ret)
     start = time.perf_counter()
     sheets = annex_sheets(design, ret)
