@@ -183,24 +183,24 @@ def _lines(extra_blank: bool = False) -> list[str]:
 # ------------------------------------------------------------------------------------ the question tables
 
 def _answer_columns(counts: Counts, blocks: list[QuestionBlock], total: str | None):
-    """Per block: (column ids, labels, answer index j, variable index v, is-total) of T1-T3's value columns."""
-    ids, labels, j, v, is_total, out_blocks = [], [], [], [], [], []
-    for b in blocks:
+    """T1-T3's value columns: (column ids, answer index j, variable index v, is-total, header blocks). A block's
+    total (``total``: "Respondents", "Total weighted respondents", or None for none) follows its answers."""
+    ids, j, v, is_total, header = [], [], [], [], []
+    for i, b in enumerate(blocks):
         cols = [b.column(var, code) for var, code in b.cells]
-        ids += cols
-        labels += list(b.labels)
         j += [counts.offset[var] + counts.variables[var].codes.index(code) for var, code in b.cells]
         v += [counts.index[var] for var, _ in b.cells]
         is_total += [False] * len(cols)
+        labels = list(b.labels)
         if total is not None:
-            cols = cols + [f"{b.key}|{total}"]
-            ids.append(cols[-1])
+            cols.append(f"{b.key}|{total}")
             labels.append(total)
             j.append(-1)
             v.append(counts.index[b.respondents])
             is_total.append(True)
-        out_blocks.append((b, tuple(cols)))
-    return ids, labels, np.array(j, dtype=np.int64), np.array(v, dtype=np.int64), np.array(is_total), out_blocks
+        ids += cols
+        header.append(Block(b.title, tuple(cols), tuple(labels), gap_after=0 if i == len(blocks) - 1 else 1))
+    return ids, np.array(j, dtype=np.int64), np.array(v, dtype=np.int64), np.array(is_total, dtype=bool), header
 
 
 def _question_labels(counts: Counts, base: np.ndarray) -> np.ndarray:
@@ -222,29 +222,32 @@ def _question_labels(counts: Counts, base: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _value_parts(counts, stats, j, v, is_total, what: str, row_labels: np.ndarray):
-    """Published values of T1-T3's columns: what is "percent", "count" or "margin"."""
-    base = stats["base"][:, v]
-    labels = np.where(row_labels[:, None] != "", row_labels[:, None], _question_labels(counts, stats["base"])[:, v])
-    jj = np.where(is_total, 0, j)
+def _value_parts(counts, stats, j, v, is_total, what: str, row_labels: np.ndarray | None = None):
+    """Published values of T1-T3's columns: ``what`` is "percent" (totals: respondents), "count" (totals: the
+    weighted total) or "margin"; ``row_labels`` ("" or a label per row) overrides every cell of a row."""
+    labels = _question_labels(counts, stats["base"])[:, v]
+    if row_labels is not None:
+        labels = np.where(row_labels[:, None] != "", row_labels[:, None], labels)
+    answer, total = ~is_total, is_total
+    ja = j[answer]
+    out = np.empty(labels.shape, dtype=object)
     with np.errstate(divide="ignore", invalid="ignore"):
         pop = stats["pop"][:, v]
         if what == "percent":
-            values = np.where(is_total, base, 100 * stats["est"][:, jj] / pop)
-            answers = _published(values, labels, "percent")
-            totals = _published(values, labels, "count5")
+            out[:, answer] = _published(100 * stats["est"][:, ja] / pop[:, answer], labels[:, answer], "percent")
+            out[:, total] = _published(stats["base"][:, v[total]], labels[:, total], "count5")
         elif what == "count":
-            values = np.where(is_total, pop, stats["est"][:, jj])
-            answers = totals = _published(values, labels, "count10")
+            out[:, answer] = _published(stats["est"][:, ja], labels[:, answer], "count10")
+            out[:, total] = _published(pop[:, total], labels[:, total], "count10")
         else:
-            values = 100 * NHS_Z * np.sqrt(stats["var"][:, jj]) / pop
-            resp = stats["resp"][:, jj]
             rules = publishing_rules()
+            resp = stats["resp"][:, ja]
             few = resp <= rules["questions"]["margin_needs_respondents_above"]
-            margin_label = np.where(resp == 0, rules["labels"]["none"], rules["labels"]["low"])
-            answers = _published(values, np.where((labels == "") & few, margin_label, labels), "percent")
-            totals = answers
-    return np.where(is_total[None, :], totals, answers)
+            margin = np.where(resp == 0, rules["labels"]["none"], rules["labels"]["low"])
+            cell = labels[:, answer]
+            out[:, answer] = _published(100 * NHS_Z * np.sqrt(stats["var"][:, ja]) / pop[:, answer],
+                                        np.where((cell == "") & few, margin, cell), "percent")
+    return out
 
 
 # ------------------------------------------------------------------------------------------- the builder
@@ -275,23 +278,17 @@ class _Annex:
         for key, what, total in (("t1a", "percent", h["respondents"]), ("t1b", "count", h["weighted_respondents"]),
                                  ("t5", "margin", None)):
             sheet = self.layout["sheets"][key]
-            cols, labels, j, v, is_total, blocks = _answer_columns(c, self.blocks, total)
+            cols, j, v, is_total, qblocks = _answer_columns(c, self.blocks, total)
             values = _value_parts(c, stats, j, v, is_total, what, row_labels)
             frame = _frame(["cassr_code", "ons_code", "cassr_name"] + cols, [ids, values])
             header = Block("", ("cassr_code", "ons_code", "cassr_name"),
                            (h["cassr_code"], h["ons_code"], sheet["area_name"]))
-            qblocks = [Block(b.title, cols_b, tuple(self._block_labels(b, total)),
-                             gap_after=0 if i == len(blocks) - 1 else 1) for i, (b, cols_b) in enumerate(blocks)]
             formats = {"cassr_code": "text", "ons_code": "text", "cassr_name": "text"}
             number = "count" if what == "count" else "percent"
             formats.update({col: ("count" if t and what != "margin" else number) for col, t in zip(cols, is_total)})
             out.append(PublishedSheet(sheet["name"], sheet["title"], _lines(key == "t5"), frame, [header, *qblocks],
                                       formats, freeze_columns=3, widths={"cassr_name": 40.0}))
         return out
-
-    @staticmethod
-    def _block_labels(b: QuestionBlock, total):
-        return list(b.labels) + ([total] if total is not None else [])
 
     # ---- T2a, T2b, T3a, T3b
     def _group_sheets(self, keys, sections, R, row_population, z=None) -> list[PublishedSheet]:
@@ -303,16 +300,12 @@ class _Annex:
         out = []
         for key, what, total in ((keys[0], "percent", h["respondents"]), (keys[1], "count", h["weighted_respondents"])):
             sheet = self.layout["sheets"][key]
-            cols, labels, j, v, is_total, blocks = _answer_columns(c, self.blocks, total)
-            row_labels = np.full(len(labels_col), "", dtype=object)
-            values = _value_parts(c, stats, j, v, is_total, what, row_labels)
+            cols, j, v, is_total, qblocks = _answer_columns(c, self.blocks, total)
+            values = _value_parts(c, stats, j, v, is_total, what)
             if z is not None:
-                zz = z[:, v]
-                values[zz] = "[z]"
+                values[z[:, v]] = "[z]"
             frame = _frame(["group"] + cols, [np.array(labels_col, dtype=object), values])
-            blocks_out = [Block("", ("group",), (sheet["group"],))]
-            blocks_out += [Block(b.title, cols_b, tuple(self._block_labels(b, total)),
-                                 gap_after=0 if i == len(blocks) - 1 else 1) for i, (b, cols_b) in enumerate(blocks)]
+            blocks_out = [Block("", ("group",), (sheet["group"],)), *qblocks]
             formats = {"group": "text"}
             formats.update({col: ("count" if (t or what == "count") else "percent") for col, t in zip(cols, is_total)})
             out.append(PublishedSheet(sheet["name"], sheet["title"], _lines(), frame, blocks_out, formats,
