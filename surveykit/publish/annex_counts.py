@@ -103,10 +103,10 @@ def annex_questions(spec, data: pd.DataFrame):
             for p in mc.parts:
                 part = spec.items[p]
                 add(Variable(p, mc.name, tuple(sorted(part.codes)), p, part.population,
-                         asked_of_some=bool(part.asked_of)), numeric(data, p))
+                             asked_of_some=bool(part.asked_of)), numeric(data, p))
             labels = tuple(words.text.get(p, spec.items[p].text) for p in mc.parts)
-            blocks.append(QuestionBlock(mc.name, f"Question {n} - {text}", tuple((p, 1) for p in mc.parts), labels,
-                                 mc.parts[0], multi=True))
+            blocks.append(QuestionBlock(mc.name, f"Question {n} - {text}", tuple((p, 1) for p in mc.parts),
+                                        labels, mc.parts[0], multi=True))
             if mc.none_part is not None:
                 others = [p for p in mc.parts if p != mc.none_part]
                 answered_none_only = (np.column_stack([values[p] for p in others]) == 2).all(axis=1)
@@ -114,14 +114,14 @@ def annex_questions(spec, data: pd.DataFrame):
                 for p in others:
                     key = f"{mc.name}Excl{p[len(mc.name):]}" if p.startswith(mc.name) else f"{p}Excl"
                     add(Variable(key, mc.name, variables[p].codes, key, variables[p].population,
-                             asked_of_some=variables[p].asked_of_some),
+                                 asked_of_some=variables[p].asked_of_some),
                         np.where(answered_none_only, np.nan, values[p]))
                     keys.append(key)
                 none_label = words.text.get(mc.none_part, spec.items[mc.none_part].text)
-                blocks.append(QuestionBlock(f"{mc.name}Excl", f'Question {n} excluding those who answered "{none_label}" '
-                                     f"- {text}", tuple((k, 1) for k in keys),
-                                     tuple(words.text.get(p, spec.items[p].text) for p in others), keys[0],
-                                     excluding=True, multi=True))
+                title = f'Question {n} excluding those who answered "{none_label}" - {text}'
+                blocks.append(QuestionBlock(f"{mc.name}Excl", title, tuple((k, 1) for k in keys),
+                                            tuple(words.text.get(p, spec.items[p].text) for p in others), keys[0],
+                                            excluding=True, multi=True))
             continue
         if name not in data.columns:
             continue
@@ -151,7 +151,7 @@ def annex_questions(spec, data: pd.DataFrame):
         add(Variable(name, name, tuple(sorted(item.codes)), name, item.population, asked_of_some=some),
             numeric(data, name))
         blocks.append(QuestionBlock(name, f"Question {n} - {text}", tuple((name, c) for c in item.codes),
-                             tuple(labels.values()), name))
+                                    tuple(labels.values()), name))
         if name in excluded:
             key, left = f"{name}Excl", [c for c in item.codes if c not in excluded[name]]
             x = values[name]
@@ -159,8 +159,8 @@ def annex_questions(spec, data: pd.DataFrame):
                 np.where(np.isin(x, excluded[name]), np.nan, x))
             shown = " or ".join(f'"{labels[c]}"' for c in excluded[name])
             blocks.append(QuestionBlock(key, f"Question {n} excluding those who answered {shown} - {text}",
-                                 tuple((key, c) for c in left), tuple(labels[c] for c in left), key,
-                                 excluding=True))
+                                        tuple((key, c) for c in left), tuple(labels[c] for c in left), key,
+                                        excluding=True))
     return variables, values, blocks
 
 
