@@ -4,7 +4,7 @@
 version of an easy-read item, an "excluding" copy, a multi-choice part) and the question blocks over them.
 ``Counts`` codes every variable's answers once and keeps what every annex table is estimated from: per-stratum
 answer counts, each variable's per-stratum weight N_h / m_h(base) and finite population correction, and (for the
-group tables) the respondent x answer matrices. See ``publish/annex.py`` for the estimator and NHS Digital's rules.
+group tables) the respondent x answer matrix of weights. See ``publish/annex.py`` for the estimator and NHS Digital's rules.
 """
 
 from __future__ import annotations
@@ -216,26 +216,23 @@ class Counts:
         with np.errstate(divide="ignore", invalid="ignore"):
             self.W = np.where(self.m_base > 0, P / self.m_base, 0.0)
             self.f = np.where(P > 0, 1 - self.m_base / P, 0.0)
-        self._C = None
+        self._Cw = None
 
     def _per_stratum(self, column: pd.Series) -> np.ndarray:
         out = np.zeros(self.H)
         out[self.h] = pd.to_numeric(column).to_numpy(dtype=float)
         return out
 
-    def answer_matrices(self) -> tuple[np.ndarray, np.ndarray]:
-        """(C, Cw): respondent x answer indicators (float32: counts are exact) and the same weighted by W
-        (dense: the group tables multiply them once each), built once."""
-        if self._C is None:
+    def weighted_answers(self) -> np.ndarray:
+        """Respondent x answer matrix of each answer's weight W[h, v] (0 where not given), built once: the
+        group tables multiply it with their membership matrices."""
+        if self._Cw is None:
             N, V = self.K.shape
             valid = self.K >= 0
-            at = (np.arange(N, dtype=np.int64)[:, None] * self.J + self.K)[valid]
-            C = np.zeros(N * self.J, dtype=np.float32)
-            C[at] = 1.0
             Cw = np.zeros(N * self.J)
-            Cw[at] = self.W[self.h][valid]
-            self._C = (C.reshape(N, self.J), Cw.reshape(N, self.J))
-        return self._C
+            Cw[(np.arange(N, dtype=np.int64)[:, None] * self.J + self.K)[valid]] = self.W[self.h][valid]
+            self._Cw = Cw.reshape(N, self.J)
+        return self._Cw
 
     def answered(self, answers: np.ndarray) -> np.ndarray:
         """Respondent x answer membership (0/1) of the given answers (global indices), straight from the codes."""
@@ -254,12 +251,13 @@ class Counts:
     # ---- groups of respondents (T2, T3)
     def groups(self, R: np.ndarray, row_population: list[str | None] | None = None) -> dict[str, np.ndarray]:
         """Estimates for groups of respondents (columns of R, 0/1 per respondent): one matrix product of the
-        membership with the weighted answers, which is the per-stratum cross-tabulation summed over strata.
+        membership with the weighted answers, which is the per-stratum cross-tabulation summed over strata, and
+        one with who answered each variable (the group tables have no margins, so no per-answer counts).
 
         A group (a T3 row) whose variable is weighted by a population of its own, P, is weighted by P for every
         column, as NHS Digital do: W[h, v] N^P_h / N^v_h, so its membership is scaled instead of the answers."""
-        C, Cw = self.answer_matrices()
-        resp = (R.astype(np.float32).T @ C).astype(float)
+        Cw = self.weighted_answers()
+        base = (R.astype(np.float32).T @ (self.K >= 0).astype(np.float32)).astype(float)   # no margins: per variable
         est = R.T @ Cw
         row_population = np.array(row_population if row_population is not None else [None] * R.shape[1],
                                   dtype=object)
@@ -272,7 +270,7 @@ class Counts:
                                      self.populations[population] / self.populations[other], 0.0)
                 answers = np.flatnonzero(answer_population == other)
                 est[np.ix_(cols, answers)] = (R[:, cols] * scale[self.h][:, None]).T @ Cw[:, answers]
-        return {"est": est, "resp": resp, "pop": est @ self.to_var, "base": resp @ self.to_var}
+        return {"est": est, "pop": est @ self.to_var, "base": base}
 
 
 def not_applicable(counts: Counts) -> np.ndarray:
