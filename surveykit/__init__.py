@@ -27,6 +27,7 @@ _PUBLIC = {
     "publish_ascof": "surveykit.publish.rules",
     "publish_questions": "surveykit.publish.rules",
     "write_tables": "surveykit.publish",
+    "annex_sheets": "surveykit.publish.annex",
     "write_csv": "surveykit.publish.csv",
     "compare_to": "surveykit.compare",
     "funnel": "surveykit.compare",

@@ -20,6 +20,9 @@ Vocabulary (also documented at the top of `questionnaires/ascs/2020-21.yaml`):
   ``item_points``, ``multiplier``, ``constant``) or adjusted (``current``: a score recipe; ``expected``:
   ``constant``, ``sums``, ``item_effects``, ``effects``); optional ``filter``; ``unit`` percent|score;
   ``code_set`` (framework of the key, see ``questionnaires/ascof-codes.yaml``).
+- ``annex``: the published annex tables' own words where they differ from the template's: ``numbers`` (an
+  item's number in headings, q2a: "2"), ``text`` (an item's or multi-choice question's words), ``codes`` and
+  ``easy_read_codes`` (labels of some codes).
 """
 
 from __future__ import annotations
@@ -98,6 +101,15 @@ class MultiChoiceSpec:
     text: str
     parts: tuple[str, ...]
     none_part: str | None = None   # the "no help" option the annex also shows the question without
+
+
+@dataclass(frozen=True)
+class AnnexWording:
+    """The published annex tables' own words where they differ from the template's (the spec's ``annex``)."""
+    numbers: dict[str, str] = field(default_factory=dict)   # item -> its number in headings (q2a: "2")
+    text: dict[str, str] = field(default_factory=dict)      # item or multi-choice question -> its words
+    codes: dict[str, dict[int, str]] = field(default_factory=dict)            # item -> {code: label}
+    easy_read_codes: dict[str, dict[int, str]] = field(default_factory=dict)  # item -> {easy-read code: label}
 
 
 @dataclass(frozen=True)
@@ -208,6 +220,7 @@ class Questionnaire:
     multi_choice: dict[str, MultiChoiceSpec] = field(default_factory=dict, repr=False)
     workbook: WorkbookLayout | None = field(default=None, repr=False)
     non_respondent_values: dict[str, int] = field(default_factory=dict, repr=False)   # e.g. Advocate: 2
+    annex: AnnexWording = field(default_factory=AnnexWording, repr=False)   # the annex tables' own words
     changes: str = ""   # the year's differences from the previous year, as its file states them
 
     # -- lookups
@@ -498,7 +511,7 @@ def _codes_text(codes: dict) -> str:
 
 _TOP_KEYS = ("survey", "year", "title", "changes", "missing_codes", "respondent", "id_column", "council_column",
              "questionnaire_column", "scales", "columns", "multi_choice", "populations", "non_respondents",
-             "strata", "groupings", "measures", "workbook")
+             "strata", "groupings", "measures", "workbook", "annex")
 _TOP_REQUIRED = ("survey", "year", "missing_codes", "respondent", "id_column", "council_column",
                  "columns", "strata", "measures")
 _COLUMN_KEYS = ("aliases", "header", "kind", "codes", "range", "required", "text", "easy_read", "asked_of",
@@ -571,6 +584,7 @@ def _parse(raw, file: str, code_sets: dict) -> Questionnaire:
         measures=measures, code_sets=_framework_maps(code_sets), populations=populations,
         multi_choice=_parse_multi_choice(s, raw.get("multi_choice") or {}, items),
         workbook=workbook, changes=str(raw.get("changes") or "").strip(),
+        annex=_parse_annex(s, raw.get("annex") or {}, items, raw.get("multi_choice") or {}),
         non_respondent_values=_non_respondents(s, p, raw.get("non_respondents") or {}))
 
 
@@ -600,6 +614,37 @@ def _parse_multi_choice(s: _Spec, raw, items) -> dict[str, MultiChoiceSpec]:
             s.fail(f"{path}.none_part", f"{none_part!r} is not one of the parts")
         out[str(name)] = MultiChoiceSpec(str(name), s.text(q["text"], f"{path}.text"), parts, none_part)
     return out
+
+
+def _parse_annex(s: _Spec, raw, items, multi_choice) -> AnnexWording:
+    """``annex``: numbers, text, codes and easy_read_codes, each keyed by an item (text and numbers also by
+    a multi-choice question); a code must be one of the item's (easy-read) codes."""
+    s.mapping(raw, "annex", ("numbers", "text", "codes", "easy_read_codes"))
+    named = {**{n: None for n in items}, **{str(n): None for n in multi_choice}}
+
+    def keyed(key, allowed):
+        table = s.mapping(raw.get(key) or {}, f"annex.{key}", list(raw.get(key) or {}))
+        for name in table:
+            if name not in allowed:
+                s.fail(f"annex.{key}.{name}", f"{name!r} is not an item of this questionnaire")
+        return table
+
+    numbers = {n: s.text(str(v) if isinstance(v, int) else v, f"annex.numbers.{n}")
+               for n, v in keyed("numbers", named).items()}
+    text = {n: s.text(v, f"annex.text.{n}") for n, v in keyed("text", named).items()}
+    labels = {}
+    for key in ("codes", "easy_read_codes"):
+        labels[key] = {}
+        for name, table in keyed(key, items).items():
+            item = items[name]
+            valid = item.codes if key == "codes" else (item.easy_read.codes if item.easy_read else {})
+            codes = s.codes(table, f"annex.{key}.{name}")
+            for code in codes:
+                if code not in valid:
+                    s.fail(f"annex.{key}.{name}.{code}", f"{code} is not a code of {name!r} "
+                                                          f"(codes: {_codes_text(valid) or 'none'})")
+            labels[key][name] = codes
+    return AnnexWording(numbers, text, labels["codes"], labels["easy_read_codes"])
 
 
 def _framework_maps(code_sets: dict) -> dict[str, dict[str, str | None]]:

@@ -277,3 +277,19 @@ def test_missing_file(tmp_path):
 ])
 def test_match_header(ascs, header, column):
     assert ascs.match_header(header) == column
+
+
+def test_annex_wording_is_read_and_checked(tmp_path):
+    spec = load_spec("ascs", "2020-21")
+    assert spec.annex.numbers == {"q2a": "2"}
+    assert spec.annex.text["q22a"] == "I didn’t have any help"
+    assert spec.annex.codes["q10"] == {2: "Having help does not affect the way I think or feel about myself"}
+    assert spec.annex.easy_read_codes["q1"][1] == "I am very happy with the way staff help me, it's really good"
+    msg = _bad(tmp_path, lambda r: r["annex"]["text"].__setitem__("q99", "What?"))
+    assert msg == "annex.text.q99: 'q99' is not an item of this questionnaire"
+    msg = _bad(tmp_path, lambda r: r["annex"]["codes"].__setitem__("q10", {9: "Nine"}))
+    assert msg == "annex.codes.q10.9: 9 is not a code of 'q10' (codes: 1, 2, 3, 4)"
+    msg = _bad(tmp_path, lambda r: r["annex"]["easy_read_codes"].__setitem__("q3a", {1: "One"}))
+    assert msg == "annex.easy_read_codes.q3a.1: 1 is not a code of 'q3a' (codes: none)"
+    msg = _bad(tmp_path, lambda r: r["annex"].__setitem__("wording", {}))
+    assert msg == "annex: unknown key 'wording' (allowed: numbers, text, codes, easy_read_codes)"

@@ -25,14 +25,19 @@ _NEAR_HALF = 1e-9
 
 
 @cache
-def publishing_rules() -> dict:
-    """The bundled publishing rules, read once."""
-    path = bundled_path("bundled", "publishing.yaml")
+def bundled_yaml(name: str, what: str) -> dict:
+    """A YAML file of ``surveykit/_bundled`` (``what`` it holds names it in the error), read once."""
+    path = bundled_path("bundled", name)
     try:
         with open(path, encoding="utf-8") as fh:
             return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
-        raise SurveyKitError(f"cannot read the publishing rules: {exc}", file=path) from exc
+        raise SurveyKitError(f"cannot read {what}: {exc}", file=path) from exc
+
+
+def publishing_rules() -> dict:
+    """The bundled publishing rules, read once."""
+    return bundled_yaml("publishing.yaml", "the publishing rules")
 
 
 def numbered_notes() -> list[str]:

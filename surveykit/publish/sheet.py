@@ -6,6 +6,10 @@ them is ``PublishedSheet``: the title lines above the table, the header (column 
 one question's answers, each with its own labels), the body as a DataFrame whose cells are numbers (int or
 float: stored as numbers) or symbols ("[c]", "[w]", "[x]", "[z]": stored as text), and how each column's
 numbers are shown. Row sections (T2's demographics, T3's answers) are runs of body rows under a heading row.
+
+Rows as the annex lays them out: the title (row 1), then each of ``lines`` on its own row (an empty line is an
+empty row, as T5 leaves one), then the block titles, then the labels, then the body. A block with ``gap_after``
+is followed by that many empty columns (the annex leaves one after each question).
 """
 
 from __future__ import annotations
@@ -27,10 +31,13 @@ class Block:
     title: str
     columns: tuple[str, ...]        # body columns, in order
     labels: tuple[str, ...]         # one header label per column (answer labels, "Respondents")
+    gap_after: int = 0              # empty columns the writer leaves after the block
 
     def __post_init__(self):
         if len(self.columns) != len(self.labels):
             raise ValueError(f"block {self.title!r}: {len(self.columns)} columns but {len(self.labels)} labels")
+        if self.gap_after < 0:
+            raise ValueError(f"block {self.title!r}: gap_after must not be negative")
 
 
 @dataclass(frozen=True)
