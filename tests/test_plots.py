@@ -2,6 +2,7 @@
 measure and method, and save_figure writes PNG and SVG whole."""
 
 import re
+from pathlib import Path
 
 import matplotlib.text
 import numpy as np
@@ -292,7 +293,7 @@ def test_framework_codes_name_the_figures_and_their_files(tmp_path):
     assert measures["1J"].label == "1C Adjusted social care-related quality of life"
     assert measures["1J"].note == "1J in ascof-2022-23"
     assert measures["3A"].shown == "3A (ascof-2022-23)"         # no refreshed code: not the new 3A
-    written = plots.write_plots(ours, spec, tmp_path)
+    written = plots.write_plots(ours, spec, tmp_path, workers=1)
     assert [p.name for p in written] == [
         "funnel-1C.png", "funnel-1C.svg", "caterpillar-1C.png", "caterpillar-1C.svg",
         "funnel-3A_ascof_2022_23.png", "funnel-3A_ascof_2022_23.svg",
@@ -301,3 +302,35 @@ def test_framework_codes_name_the_figures_and_their_files(tmp_path):
     # without a framework the spec's codes are used
     plain = plots.plot_measures(spec, ours.drop(columns="framework_code"))
     assert plain["1J"].shown == "1J" and plain["3A"].shown == "3A"
+
+
+def test_parallel_workers_write_the_same_files_as_one_process(tmp_path):
+    results = results_for(25)
+    spec = _Spec({"1B": _measure("Control over daily life", "proportion"),
+                  "1A": _measure("Social care-related quality of life", "mean")})
+    one = plots.write_plots(results, spec, tmp_path / "one", spine_councils=["E603"], workers=1)
+    two = plots.write_plots(results, spec, tmp_path / "two", spine_councils=["E603"], workers=2)
+    assert [p.name for p in one] == [p.name for p in two] == [
+        "funnel-1B.png", "funnel-1B.svg", "caterpillar-1B.png", "caterpillar-1B.svg",
+        "funnel-1A.png", "funnel-1A.svg", "caterpillar-1A.png", "caterpillar-1A.svg",
+        "spine-E603.png", "spine-E603.svg"]
+    for a, b in zip(one, two):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_an_error_in_a_worker_is_one_clear_error(tmp_path):
+    results = results_for(5)
+    spec = _Spec({"1B": _measure("Control over daily life", "proportion")})
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(SurveyKitError, match="not-a-folder") as raised:
+        plots.write_plots(results, spec, blocker / "plots", workers=2)
+    assert Path(raised.value.file).parent == blocker / "plots"    # the error's fields cross from the worker
+
+
+def test_plot_workers_can_be_set(monkeypatch):
+    monkeypatch.setenv("SURVEYKIT_PLOT_WORKERS", "3")
+    assert plots.plot_workers() == 3
+    monkeypatch.setenv("SURVEYKIT_PLOT_WORKERS", "none")
+    with pytest.raises(SurveyKitError, match="SURVEYKIT_PLOT_WORKERS"):
+        plots.plot_workers()
