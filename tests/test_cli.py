@@ -1,6 +1,9 @@
 """The command line end to end: the demo, a run on a messy return, and one-line errors."""
 
+import argparse
 import json
+import re
+import shlex
 import subprocess
 import sys
 
@@ -84,3 +87,79 @@ def test_bad_input_is_one_clear_line(tmp_path, name, content, expected):
                  str(population), "--out", str(tmp_path / "out"), "--quiet")
     assert quiet.stderr == done.stderr.splitlines()[-1] + "\n"
     assert not (tmp_path / "out" / "ascof.csv").exists()
+
+
+# ------------------------------------------------------------------------- a command that explains itself
+
+def _subparsers():
+    from surveykit.cli import build_parser
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return parser, sub.choices
+
+
+def _help_of(parser, action):
+    """An option's help as printed (placeholders filled in)."""
+    return " ".join(parser.formatter_class(prog=parser.prog)._expand_help(action).split())
+
+
+def test_top_level_help_describes_the_tool_its_commands_and_an_example():
+    done = _run("--help")
+    assert done.returncode == 0
+    text = done.stdout
+    assert "weighted ASCOF measures with confidence intervals" in " ".join(text.split())
+    assert "Adult Social Care Survey (ASCS)" in " ".join(text.split())
+    assert "argument parsing" not in text                      # the module's docstring is not the tool's
+    for command in ("run", "check", "demo", "synth", "report"):
+        assert re.search(rf"^\s+{command}\s+\S", text, re.M), command
+    examples = [line.strip() for line in text.splitlines() if line.strip().startswith("surveykit ")]
+    assert any(e.startswith("surveykit run ") for e in examples) and any(e.startswith("surveykit demo") for e in examples)
+    assert "exit status: 0 ran clean" in text
+
+
+def test_every_option_says_its_default_and_its_valid_values():
+    from surveykit.questionnaire import available_specs, load_spec
+    from surveykit.ci import METHODS
+
+    _, commands = _subparsers()
+    for name, parser in commands.items():
+        for action in parser._actions:
+            if not action.option_strings or isinstance(action, argparse._HelpAction):
+                continue
+            text = _help_of(parser, action)
+            assert "default" in text or "required" in text, (name, action.dest, text)
+            for choice in action.choices or ():
+                assert re.search(rf"\b{re.escape(choice)}\b", text), (name, action.dest, choice)
+            if action.dest == "year":
+                assert all(year in text for _, year in available_specs()), (name, text)
+    run = commands["run"]
+    breakdowns = _help_of(run, next(a for a in run._actions if a.dest == "breakdowns"))
+    groupings = {name for survey, year in available_specs() for name in load_spec(survey, year).groupings}
+    assert groupings and all(re.search(rf"\b{g}\b", breakdowns) for g in groupings)
+    ci = next(a for a in run._actions if a.dest == "ci")
+    assert tuple(ci.choices) == METHODS and ci.default == "logit"
+
+
+def test_run_help_lists_the_bundled_years_and_an_example_that_parses():
+    from surveykit.questionnaire import available_specs
+
+    done = _run("run", "--help")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    for survey in {s for s, _ in available_specs()}:
+        row = next(line for line in lines if line.split()[:1] == [survey])     # "  ascs  2020-21 2021-22 ..."
+        assert row.split()[1:1 + len([y for s, y in available_specs() if s == survey])] == \
+            [y for s, y in available_specs() if s == survey]
+    start = next(i for i, line in enumerate(lines) if line.startswith("example"))
+    commands, current = [], ""
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        current += " " + line.strip().rstrip("\\")
+        if not line.rstrip().endswith("\\"):
+            commands.append(current.strip())
+            current = ""
+    assert [c.split()[1] for c in commands] == ["synth", "run"]
+    parser, _ = _subparsers()
+    for command in commands:
+        parser.parse_args(shlex.split(command)[1:])           # would exit 2 on an unknown option
