@@ -132,6 +132,10 @@ def _add_shared_options(p):
     p.add_argument("--spine", nargs="*", default=[], metavar="COUNCIL",
                    help="with --plots, a spine plot of every measure against England for each of these "
                         "councils (codes as in the return, e.g. 211); default: none")
+    p.add_argument("--average", nargs="+", default=None, metavar=("NAME", "COUNCIL"),
+                   help='an average group to report beside councils, named NAME (e.g. "18 CASSR average"), '
+                        "over the councils listed or, with none listed, every council in the return; "
+                        "recorded in run.json; default: none")
     p.add_argument("--quiet", action="store_true",
                    help="no progress or summary, only errors; default: off")
 
@@ -154,7 +158,7 @@ def build_parser():
                "  surveykit run synthetic/ascs-2023-24-return.sav --survey ascs --year 2023-24 \\\n"
                "      --population synthetic/ascs-2023-24-population.csv \\\n"
                "      --councils synthetic/ascs-2023-24-councils.csv --out results/ \\\n"
-               "      --framework ascof-2023-24 --plots --spine 211\n\n"
+               "      --framework ascof-2023-24 --plots --spine 211 --average \"Comparator average\" 211 316 404\n\n"
                f"{EXIT_STATUS}",
         formatter_class=_Help)
     run.add_argument("return_path", metavar="RETURN",
@@ -224,13 +228,27 @@ def build_parser():
     return parser
 
 
+def _average(values):
+    """--average NAME [COUNCIL ...] as (name, councils); no councils means every council in the return."""
+    if values is None:
+        return None
+    name, councils = values[0].strip(), [str(c) for c in values[1:]]
+    if not name:
+        raise SurveyKitError("--average needs a name for the group, e.g. --average \"18 CASSR average\"")
+    repeated = sorted({c for c in councils if councils.count(c) > 1})
+    if repeated:
+        raise SurveyKitError(f"--average {values[0]}: council {repeated[0]} is listed twice")
+    return name, councils
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         if args.command in ("run", "demo"):
             from surveykit.pipeline import run_demo, run_job
             shared = dict(out=args.out, breakdowns=args.breakdowns, ci=args.ci, framework=args.framework,
-                          strict=args.strict, plots=args.plots, spine=args.spine, quiet=args.quiet)
+                          strict=args.strict, plots=args.plots, spine=args.spine, average=_average(args.average),
+                          quiet=args.quiet)
             if args.command == "run":
                 run = run_job(args.return_path, survey=args.survey, year=args.year, population=args.population,
                               councils=args.councils, **shared)

@@ -87,10 +87,13 @@ class _Steps:
 
 
 def run_job(return_path, *, survey, year, population=None, councils=None, out, breakdowns=None,
-            ci="logit", framework=None, strict=False, plots=False, spine=(), quiet=False) -> dict:
+            ci="logit", framework=None, strict=False, plots=False, spine=(), average=None,
+            quiet=False) -> dict:
     """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx and
     run.json (and plots/). Returns the run summary (also in run.json); its ``exit_status`` is 3 when
-    error-severity problems were found, else 0."""
+    error-severity problems were found, else 0. ``average`` names an average group, ``(name,
+    councils)``, over those councils or, with none given, every council in the return; for now it is
+    recorded in run.json's options (``average``, ``average_councils``)."""
     out = check_out(out)
     step = _Steps(quiet)
     spec = step("questionnaire", load_spec, survey, year)
@@ -114,7 +117,10 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
     options = {"survey": survey, "year": year, "population": str(population or ""),
                "population_used": ret.population_source, "councils": str(councils or ""),
                "breakdowns": " ".join(breakdowns or []), "ci": ci, "framework": framework or "",
-               "strict": strict, "plots": plots, "spine": " ".join(map(str, spine or [])), "lonely": design.lonely,
+               "strict": strict, "plots": plots, "spine": " ".join(map(str, spine or [])),
+               "average": average[0] if average else "",
+               "average_councils": (" ".join(map(str, average[1])) or "every council in the return") if average else "",
+               "lonely": design.lonely,
                "variance": "stratified (council x stratum), per-item weights; splits: NHS Digital breakdown"}
     inputs = {"return": {"path": str(return_path), "sha256": raw.checksum}}
     for name, path in (("population", population), ("councils", councils)):

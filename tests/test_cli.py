@@ -163,3 +163,34 @@ def test_run_help_lists_the_bundled_years_and_an_example_that_parses():
     parser, _ = _subparsers()
     for command in commands:
         parser.parse_args(shlex.split(command)[1:])           # would exit 2 on an unknown option
+
+
+def test_average_names_a_group_and_is_recorded(tmp_path, monkeypatch):
+    assert main(["demo", "--out", str(tmp_path / "a"), "--quiet", "--average", "Comparator average",
+                 "102", "209"]) == 0
+    options = json.loads((tmp_path / "a" / "run.json").read_text())["options"]
+    assert (options["average"], options["average_councils"]) == ("Comparator average", "102 209")
+    assert main(["demo", "--out", str(tmp_path / "b"), "--quiet", "--average", "10 council average"]) == 0
+    options = json.loads((tmp_path / "b" / "run.json").read_text())["options"]
+    assert (options["average"], options["average_councils"]) == ("10 council average", "every council in the return")
+
+    import surveykit.pipeline
+    seen = {}
+    monkeypatch.setattr(surveykit.pipeline, "run_job", lambda *a, **k: seen.update(k) or {"exit_status": 0})
+    assert main(["run", "x.csv", "--survey", "ascs", "--year", "2020-21", "--out", "o",
+                 "--average", "18 CASSR average", "211", "316"]) == 0
+    assert seen["average"] == ("18 CASSR average", ["211", "316"])
+    assert main(["run", "x.csv", "--survey", "ascs", "--year", "2020-21", "--out", "o"]) == 0
+    assert seen["average"] is None
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--average", " "], "--average needs a name"),
+    (["--average", "Pair", "211", "211"], "council 211 is listed twice"),
+])
+def test_a_bad_average_is_one_clear_line(args, expected, tmp_path):
+    done = _run("demo", "--out", str(tmp_path / "out"), *args)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("surveykit: error: ") and expected in line
+    assert not (tmp_path / "out").exists()
