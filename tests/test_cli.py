@@ -60,6 +60,12 @@ def test_messy_return_is_reported_and_still_runs(tmp_path):
     assert len(rules) >= 5, rules
     ledger = pd.read_csv(tmp_path / "out" / "ledger.csv")
     assert len(ledger) == len(pd.read_csv(files["return.csv"]))
+    told = _run("run", str(files["return.csv"]), "--survey", "ascs", "--year", "2025-26",
+                "--population", str(files["population.csv"]), "--out", str(tmp_path / "told"))
+    errors = int((pd.read_csv(tmp_path / "told" / "problems.csv")["severity"] == "error").sum())
+    assert told.returncode == 3 and errors > 0
+    assert told.stdout.splitlines()[-1] == (f"exit status 3: everything was written, but {errors} error(s) were "
+                                            f"found in the input: see {tmp_path / 'told' / 'problems.csv'}")
     strict = _run("run", str(files["return.csv"]), "--survey", "ascs", "--year", "2025-26",
                   "--population", str(files["population.csv"]), "--out", str(tmp_path / "strict"),
                   "--strict", "--quiet")
@@ -163,6 +169,22 @@ def test_run_help_lists_the_bundled_years_and_an_example_that_parses():
     parser, _ = _subparsers()
     for command in commands:
         parser.parse_args(shlex.split(command)[1:])           # would exit 2 on an unknown option
+
+
+def test_run_says_where_each_output_is_and_what_the_exit_status_means(tmp_path):
+    out = tmp_path / "results"
+    done = _run("demo", "--out", str(out), "--plots", "--spine", "209")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    for name in ["ascof.csv", "questions.csv", "ledger.csv", "problems.csv", "results.xlsx", "run.json"]:
+        shown = [line for line in lines if line.strip().startswith(str(out / name))]
+        assert len(shown) == 1 and (out / name).is_file(), name
+    measures = pd.read_csv(out / "ascof.csv", dtype=str)["measure"].nunique()
+    plots_line = next(line for line in lines if line.strip().startswith(f"{out / 'plots'}/"))
+    assert f"{2 * measures + 1} plots" in plots_line                 # a funnel and a caterpillar each, one spine
+    assert len(list((out / "plots").glob("*.png"))) == 2 * measures + 1
+    assert f"surveykit report {out}" in done.stdout
+    assert lines[-1].startswith("exit status 0: ran clean")
 
 
 def test_average_names_a_group_and_is_recorded(tmp_path, monkeypatch):
