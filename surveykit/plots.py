@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FormatStrFormatter
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 from surveykit import compare
 from surveykit.errors import SurveyKitError
@@ -50,6 +50,7 @@ LEGEND_SIZE = 7.5
 LINE_SPACING = 1.2            # matplotlib's, for text of several lines
 MARGIN = 0.12                 # inches kept clear at the figure's left and right edges
 SPINE_LABEL_WIDTH = 3.2       # inches a spine plot's measure label may take before it wraps
+NAMED_AT_MOST = 10            # a funnel names every council outside its inner limits up to this many
 PNG_OPTIONS = {"compress_level": 1}   # zlib's fastest: the same pixels in 2/3 of the time, files ~7% larger
 
 
@@ -267,8 +268,10 @@ def _no_axis_label(axis):
 
 
 def _value_axis(axis, decimals):
-    """Tick labels at the measure's published precision when it is finer than 1 dp (1J, ASCOT);
-    percentages and 0-24 scores keep matplotlib's plain ticks (60, 70, 80)."""
+    """Ticks at steps of 1, 2 or 5 (never 2.5, whose ticks read to one place more than the measure is
+    published to), labelled at the measure's published precision when it is finer than 1 dp (1J,
+    ASCOT: 0.400); percentages and 0-24 scores keep plain labels (60, 70, 80; 18.0, 18.5)."""
+    axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
     if decimals > 1:
         axis.set_major_formatter(FormatStrFormatter(f"%.{decimals}f"))
 
@@ -323,22 +326,27 @@ def funnel_plot(funnel: compare.Funnel, *, measure_name=None, highlight=None, la
                 code=None, decimals=None, note=""):
     """Councils' estimates against effective sample size, with the funnel's control limits.
 
-    Points are coloured by the 95% verdict; councils outside the outer limits are named. `code` is
-    the code shown (default the funnel's measure), `decimals` the precision of the numbers shown
-    (default the measure's published one), `note` a remark for the caption ("1J in ascof-2022-23").
+    Points are coloured by the 95% verdict. Councils outside the outer limits are named, or every
+    coloured council when there are at most NAMED_AT_MOST of them (a few councils: the reader can
+    see who each is). `code` is the code shown (default the funnel's measure), `decimals` the
+    precision of the numbers shown (default the measure's published one), `note` a remark for the
+    caption ("1J in ascof-2022-23").
     """
     councils = funnel.councils
     code = funnel.measure if code is None else code
     d = measure_decimals(funnel.measure) if decimals is None else decimals
     outer, inner = max(funnel.levels), min(funnel.levels)
     label = _label(code, measure_name)
+    flagged = {level: councils[f"flag_{compare.level_suffix(level)}"] != "within" for level in (inner, outer)}
+    name_level = inner if flagged[inner].sum() <= NAMED_AT_MOST else outer
+    to_name = councils[flagged[name_level]] if label_outliers else councils.iloc[:0]
     overdispersion = {"none": "alone", "multiplicative": "and over-dispersion",
                       "additive": "and over-dispersion"}[funnel.overdispersion]
     caption = (
         f"{label}{f'; {note}' if note else ''}. {METHOD}; {funnel.describe(d)}. Each point is a council, "
-        f"placed by its effective sample size n_eff = {_n_eff_formula(funnel)}, the sample size its "
+        f"placed by its effective sample size n_eff\u00a0=\u00a0{_n_eff_formula(funnel)}, the sample size its "
         f"confidence interval uses. Colour: above or below the {inner * 100:g}% limits; councils outside the "
-        f"{outer * 100:g}% limits are named. Why the caterpillar plot may flag other councils: this funnel "
+        f"{name_level * 100:g}% limits are named. Why the caterpillar plot may flag other councils: this funnel "
         f"compares each council with England's value ({number_text(funnel.target, d)}) using limits from "
         f"the council's effective sample size {overdispersion}; the caterpillar plot shows each council's "
         f"own 95% confidence interval. {len(councils)} councils.")
@@ -374,19 +382,16 @@ def funnel_plot(funnel: compare.Funnel, *, measure_name=None, highlight=None, la
     flags = councils[f"flag_{compare.level_suffix(inner)}"]
     ax.scatter(councils["n"], councils["estimate"], s=22, c=_colour(flags), edgecolors="white",
                linewidths=0.5, zorder=3)
-    outer_flag = councils[f"flag_{compare.level_suffix(outer)}"]
-    to_name = councils[outer_flag != "within"] if label_outliers else councils.iloc[:0]
     if highlight is not None:
         chosen = councils[councils["area_code"] == highlight]
         ax.scatter(chosen["n"], chosen["estimate"], s=70, marker="D", facecolors=HIGHLIGHT,
                    edgecolors="black", linewidths=0.8, zorder=4)
         to_name = pd.concat([to_name, chosen]).drop_duplicates("area_code")
     x_max = 1.1 * n_max
-    for row in to_name.itertuples():
-        right_side = row.n > 0.7 * x_max          # names at the right run leftwards, inside the figure
-        ax.annotate(row.area_name, (row.n, row.estimate), xytext=(-4 if right_side else 4, 3),
-                    textcoords="offset points", ha="right" if right_side else "left", fontsize=7,
-                    color="#222222")
+    ax.set_xlim(0, x_max)
+    ax.autoscale_view()
+    _name_points(ax, to_name["n"].to_numpy(float), to_name["estimate"].to_numpy(float),
+                 to_name["area_name"].astype("str").tolist(), x_max)
 
     for verdict in ("above", "below", "within"):
         handles.append(Line2D([], [], marker="o", linestyle="", color=VERDICT_COLOURS.get(verdict, NEUTRAL)))
@@ -395,13 +400,37 @@ def funnel_plot(funnel: compare.Funnel, *, measure_name=None, highlight=None, la
                borderaxespad=0, borderpad=0)
     ax.set_xlabel(f"Effective sample size, n_eff = {_n_eff_formula(funnel)}", fontsize=9)
     ax.set_ylabel("Percent" if funnel.kind == "proportion" else "Score", fontsize=9)
-    ax.set_xlim(0, x_max)
     _value_axis(ax.yaxis, d)
     ax.tick_params(labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     _title(ax, title)
     _caption(fig, lines)
     return fig
+
+
+def _name_points(ax, x, y, names, x_max, size=7):
+    """Name points beside them without one name over another: each name takes the first free place
+    of right-above, right-below, left-above, left-below its point (names at the right edge start on
+    the left, so they stay inside the figure); a name with no free place keeps the first."""
+    to_inches = ax.transData + ax.figure.dpi_scale_trans.inverted()
+    height = 1.25 * size / 72
+    taken = []
+    for xx, yy, name in sorted(zip(x, y, names), key=lambda item: -item[1]):
+        px, py = to_inches.transform((xx, yy))
+        width, gap = text_width(name, size), 4 / 72
+        places = [(gap, gap * 0.75), (gap, -gap * 0.75 - height), (-gap - width, gap * 0.75),
+                  (-gap - width, -gap * 0.75 - height)]
+        if xx > 0.7 * x_max:
+            places = places[2:] + places[:2]
+        chosen = places[0]
+        for dx, dy in places:
+            box = (px + dx, py + dy, px + dx + width, py + dy + height)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken):
+                chosen = (dx, dy)
+                break
+        taken.append((px + chosen[0], py + chosen[1], px + chosen[0] + width, py + chosen[1] + height))
+        ax.annotate(name, (xx, yy), xytext=(chosen[0] * 72, chosen[1] * 72), textcoords="offset points",
+                    ha="left", va="bottom", fontsize=size, color="#222222")
 
 
 def _n_eff_formula(funnel):
@@ -536,8 +565,7 @@ def spine_plot(comparison, council, *, measure_names=None, breakdown="total", gr
     left, right, axes_width = left + MARGIN, x + MARGIN, 4.6
     width = left + axes_width + right
 
-    measures_text = "; ".join(labels[m] for m in mine.index)
-    caption = (f"{measures_text}. {METHOD}; 95% CI of the difference, allowing for the council's share "
+    caption = (f"{METHOD}; 95% CI of the difference, allowing for the council's share "
                "of the comparator; blue higher, vermillion lower, grey not significant. Each row is scaled "
                "to the largest council difference for that measure; bands: range and middle half of all "
                "councils.")

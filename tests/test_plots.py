@@ -110,7 +110,7 @@ def test_spine_plot_has_a_row_per_measure():
     assert ticks == {"1B Control over daily life": 1, "1A Social care-related quality of life": 0}
     # every plotted difference lies within the row's scaled range
     assert np.all(np.abs(collections(fig, PathCollection)[0].get_offsets()[:, 0]) <= 1)
-    assert "Control over daily life" in caption_of(fig)
+    assert "95% CI of the difference, allowing for the council's share of the comparator" in caption_of(fig)
     assert "Council number 3 against England" in ax.get_title(loc="left")
     with pytest.raises(SurveyKitError, match="'E999'"):
         plots.spine_plot(comparison, "E999")
@@ -334,3 +334,17 @@ def test_plot_workers_can_be_set(monkeypatch):
     monkeypatch.setenv("SURVEYKIT_PLOT_WORKERS", "none")
     with pytest.raises(SurveyKitError, match="SURVEYKIT_PLOT_WORKERS"):
         plots.plot_workers()
+
+
+@pytest.mark.parametrize("count", [30, 150])
+def test_funnel_names_every_flagged_council_when_few_else_those_beyond_the_outer_limits(count):
+    funnel = compare.funnel(results_for(count), "1B", kind="proportion")
+    fig = plots.funnel_plot(funnel)
+    named = {t.get_text() for t in fig.axes[0].texts}
+    c = funnel.councils
+    at_95, at_998 = c[c["flag_95"] != "within"], c[c["flag_99_8"] != "within"]
+    expected = at_95 if len(at_95) <= plots.NAMED_AT_MOST else at_998
+    assert named == set(expected["area_name"])
+    assert (len(at_95) <= plots.NAMED_AT_MOST) == (count == 30)      # both rules are exercised
+    level = "95%" if count == 30 else "99.8%"
+    assert f"councils outside the {level} limits are named" in caption_of(fig)
