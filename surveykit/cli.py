@@ -107,8 +107,8 @@ def _add_inputs(p):
                         "population (CSV); default: none, which only an official workbook can do without, "
                         "as it carries its own (a file given here wins)")
     p.add_argument("--councils", default=None, metavar="FILE",
-                   help="council lookup (CSV: council, council_name, region_code, region_name); default: "
-                        "none, so no regional figures")
+                   help="council lookup (CSV: council, council_name, region_code, region_name), which "
+                        "gives councils their names and regions; default: none (no regional figures)")
 
 
 def _add_shared_options(p):
