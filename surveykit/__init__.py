@@ -48,3 +48,9 @@ def __getattr__(name):
         import importlib
         return getattr(importlib.import_module(_PUBLIC[name]), name)
     raise AttributeError(f"module 'surveykit' has no attribute {name!r}")
+
+
+def __dir__():
+    """The public API (what __all__ names) and the module's own dunders, for tab completion: the lazy
+    names are listed before they are first used, the private helpers (_PUBLIC) are not."""
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__") and name.endswith("__"))})

@@ -285,16 +285,20 @@ class Funnel:
             out[f"upper_{level_suffix(level)}"] = upper
         return out
 
-    def describe(self) -> str:
-        """One line saying how the limits were set, for captions."""
+    def describe(self, decimals: int = 1) -> str:
+        """One line saying how the limits were set, for captions; the target to `decimals` places
+        (the measure's published precision: 3 for the 0-1 scores 1J and ASCOT)."""
         how = {"normal": "normal-approximation limits",
                "exact": "exact binomial limits (Spiegelhalter 2005, interpolated)"}[self.method]
         extra = {"none": "no over-dispersion adjustment",
                  "multiplicative": f"multiplicative over-dispersion, phi = {self.phi:.2f}"
                                    + ("" if self.phi > 1 else " (not inflated)"),
                  "additive": f"additive random effects, tau = {np.sqrt(self.tau2):.2f}"}[self.overdispersion]
+        from surveykit.publish.rules import round_half_away   # the target as the tables round it
+
         levels = " and ".join(f"{lvl * 100:g}%" for lvl in self.levels)
-        return f"{levels} {how} around {self.target:.1f}, by effective sample size; {extra}"
+        target = f"{float(round_half_away(self.target, decimals)):.{decimals}f}"
+        return f"{levels} {how} around {target}, by effective sample size; {extra}"
 
 
 def _area_row(results, level, measure, breakdown, group):

@@ -16,6 +16,10 @@ class SurveyKitError(Exception):
         self.value = value
         super().__init__(str(self))
 
+    def __reduce__(self):
+        """Pickled whole (file, row, column, value kept), as when raised in a worker process."""
+        return (_rebuild, (type(self), self.message, self.file, self.row, self.column, self.value))
+
     def __str__(self):
         where = []
         if self.file is not None:
@@ -26,3 +30,7 @@ class SurveyKitError(Exception):
             where.append(f"column {self.column}")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+
+def _rebuild(cls, message, file, row, column, value):
+    return cls(message, file=file, row=row, column=column, value=value)

@@ -31,6 +31,29 @@ def measure_info(spec: Questionnaire) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def shown_codes(spec: Questionnaire, results: pd.DataFrame) -> dict[str, str]:
+    """How each measure with results is named in tables and figures: its own code, or, where the results
+    carry ``framework_code`` (a run with --framework), its code in that framework; a measure with no code
+    there keeps its own marked with its code set ("3A (ascof-2022-23)"), so it is never taken for the
+    framework's measure of that code, and two measures never share a name."""
+    present = set(results["measure"].astype("str"))
+    framework = {}
+    if "framework_code" in results.columns:
+        pairs = results[["measure", "framework_code"]].drop_duplicates("measure")
+        framework = dict(zip(pairs["measure"].astype("str"), pairs["framework_code"].fillna("").astype("str")))
+    out: dict[str, str] = {}
+    for code, m in spec.measures.items():
+        if code not in present:
+            continue
+        shown = framework.get(code, code)
+        if shown in ("", "nan"):
+            shown = f"{code} ({m.code_set})" if m.code_set else code
+        if shown.casefold() in {v.casefold() for v in out.values()}:
+            shown = f"{shown} ({code})"
+        out[code] = shown
+    return out
+
+
 def score(df: pd.DataFrame, spec: Questionnaire, measures=None) -> pd.DataFrame:
     """Per-respondent scores (index of `df`, one float64 column per measure code, in spec order).
 

@@ -89,10 +89,13 @@ class _Steps:
 
 
 def run_job(return_path, *, survey, year, population=None, councils=None, out, breakdowns=None,
-            ci="logit", framework=None, strict=False, plots=False, spine=(), quiet=False) -> dict:
+            ci="logit", framework=None, strict=False, plots=False, spine=(), average=None,
+            quiet=False) -> dict:
     """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx and
     run.json (and plots/). Returns the run summary (also in run.json); its ``exit_status`` is 3 when
-    error-severity problems were found, else 0."""
+    error-severity problems were found, else 0. ``average`` names an average group, ``(name,
+    councils)``, over those councils or, with none given, every council in the return; for now it is
+    recorded in run.json's options (``average``, ``average_councils``)."""
     out = check_out(out)
     step = _Steps(quiet)
     spec = step("questionnaire", load_spec, survey, year)
@@ -116,7 +119,10 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
     options = {"survey": survey, "year": year, "population": str(population or ""),
                "population_used": ret.population_source, "councils": str(councils or ""),
                "breakdowns": " ".join(breakdowns or []), "ci": ci, "framework": framework or "",
-               "strict": strict, "plots": plots, "spine": " ".join(map(str, spine or [])), "lonely": design.lonely,
+               "strict": strict, "plots": plots, "spine": " ".join(map(str, spine or [])),
+               "average": average[0] if average else "",
+               "average_councils": (" ".join(map(str, average[1])) or "every council in the return") if average else "",
+               "lonely": design.lonely,
                "variance": "stratified (council x stratum), per-item weights; splits: NHS Digital breakdown"}
     inputs = {"return": {"path": str(return_path), "sha256": raw.checksum}}
     for name, path in (("population", population), ("councils", councils)):
@@ -182,6 +188,8 @@ def _sheets(published: pd.DataFrame, published_q: pd.DataFrame, ret, councils=No
 
 
 def _print_summary(run: dict, out: Path) -> None:
+    """What was read and used, where each output is, and what the exit status means."""
+    out = Path(out)
     lines = [f"surveykit {run['version']}: {run['survey'].upper()} {run['year']} from {run['input']}",
              f"  rows read {run['rows_read']}, used {run['rows_used']}"]
     if run.get("empty_form_rows"):
@@ -191,15 +199,26 @@ def _print_summary(run: dict, out: Path) -> None:
         lines.append(f"  workbook left out: {skipped['file']}: {skipped['reason']}")
     for output, why in (run.get("omitted") or {}).items():
         lines.append(f"  omitted {output}: {why}")
-    lines += [f"  councils: {run['councils']}; problems reported: {run['problems']} ({run['errors']} errors)",
-              f"  time: {run['seconds']:.2f} s",
-              f"  written to {out}/: ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx, run.json"
-              + (", plots/" if run["options"].get("plots") else "")]
+    lines.append(f"  councils: {run['councils']}; problems reported: {run['problems']} ({run['errors']} errors); "
+                 f"time: {run['seconds']:.2f} s")
+    outputs = [(str(out / "ascof.csv"), "every measure for England, regions and councils, as published"),
+               (str(out / "questions.csv"), "the weighted answers to every question"),
+               (str(out / "ledger.csv"), "one row per input row: used, or why not"),
+               (str(out / "problems.csv"), "every problem found, with file, row and column"),
+               (str(out / "results.xlsx"), "the tables as a workbook, with method and options"),
+               (str(out / "run.json"), "this summary: counts, options, timings")]
+    if run["options"].get("plots"):
+        figures = len(list((out / "plots").glob("*.png")))
+        outputs.append((f"{out / 'plots'}/", f"{figures} plots, each as PNG and SVG"))
+    width = max(len(path) for path, _ in outputs)
+    lines.append("written:")
+    lines += [f"  {path:<{width}}  {what}" for path, what in outputs]
+    lines.append(f"  one page to send to colleagues: surveykit report {out}")
     if run["exit_status"] == EXIT_PROBLEMS:
-        lines.append(f"  exit status 3: everything was written, but {run['errors']} error(s) were found in the "
-                     "input: see problems.csv")
+        lines.append(f"exit status 3: everything was written, but {run['errors']} error(s) were found in the "
+                     f"input: see {out / 'problems.csv'}")
     else:
-        lines.append("  exit status 0: ran clean")
+        lines.append("exit status 0: ran clean (2: could not run; 3: ran, but found errors in the input)")
     print("\n".join(lines))
 
 

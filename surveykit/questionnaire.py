@@ -39,7 +39,7 @@ import pandas as pd
 import yaml
 
 from surveykit.errors import SurveyKitError
-from surveykit.resources import bundled_path
+from surveykit.resources import bundled_path, bundled_specs
 from surveykit.workbook_layout import WorkbookLayout, parse_layout
 
 KINDS = ("string", "integer", "number", "code")
@@ -942,8 +942,7 @@ def load_spec_file(path) -> Questionnaire:
 
 def available_specs() -> list[tuple[str, str]]:
     """(survey, year) of every bundled spec, sorted."""
-    root = bundled_path("questionnaires")
-    return sorted((p.parent.name, p.stem) for p in Path(root).glob("*/*.yaml"))
+    return bundled_specs()
 
 
 @lru_cache(maxsize=None)

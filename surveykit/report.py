@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import add
@@ -131,9 +132,34 @@ def _read_text_csv(path: Path, required: list[str]) -> pd.DataFrame:
     return frame
 
 
+def _at_published_precision(ascof: pd.DataFrame) -> pd.DataFrame:
+    """Each measure's figures to the decimals it is published to (publishing.yaml: 1J and ASCOT to 3),
+    so a value a spreadsheet saved back as "0.45" still reads "0.450". Labels ("[c]") are left as
+    they are; a number given to more places is rounded as the tables round (halves away from zero)."""
+    rules = publishing_rules()["ascof"]
+    by_measure = {str(k): int(v) for k, v in (rules.get("decimals_by_measure") or {}).items()}
+    out = ascof.copy()
+    for column, rule in rules["values"].items():
+        if not rule.get("per_measure") or column not in out.columns:
+            continue
+        places = out["measure"].map(by_measure).fillna(int(rule["decimals"])).astype("int64")
+        values = out[column].str.strip()
+        given = values.str.extract(r"^[+-]?\d*(?:\.(\d*))?$")[0].str.len().fillna(0)
+        redo = (_is_number(values) & (given != places)).to_numpy()   # only what is not as published
+        if redo.any():
+            out.loc[redo, column] = [_decimal_text(v, int(d)) for v, d in zip(values[redo], places[redo])]
+    return out
+
+
+def _decimal_text(text: str, places: int) -> str:
+    """A number's text at `places` decimals, halves away from zero, never "-0.0"."""
+    value = Decimal(text).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    return str(abs(value) if value.is_zero() else value)
+
+
 def _read_ascof(path: Path) -> pd.DataFrame:
     """The published table; one row per area, split, group and measure (else the tables would lie)."""
-    ascof = _read_text_csv(path, ASCOF_COLUMNS)
+    ascof = _at_published_precision(_read_text_csv(path, ASCOF_COLUMNS))
     keys = ["area_level", "area_code", "breakdown", "group", "measure"]
     twice = ascof.duplicated(keys)
     if twice.any():
@@ -286,9 +312,27 @@ class Measures:
     names: dict[str, str]
     percent: set[str]
 
+    def name(self, code: str) -> str:
+        """The measure's name without its code ("ASCOT preference-weighted ..." -> "Preference-weighted
+        ..."), for where the code is shown beside it."""
+        name = self.names.get(code, "")
+        if _starts_with_code(name, code):
+            rest = name[len(code):].lstrip(" :-–")
+            return rest[:1].upper() + rest[1:]
+        return name
+
     def label(self, code: str) -> str:
+        """"1B: Control over daily life (%)"; a name that starts with its code is shown as it is
+        ("ASCOT preference-weighted ..."), so the code is never doubled."""
         unit = " (%)" if code in self.percent else ""
-        return f"{code}: {self.names.get(code, '')}{unit}".rstrip(": ")
+        name = self.names.get(code, "")
+        if _starts_with_code(name, code):
+            return f"{name}{unit}"
+        return f"{code}: {name}{unit}".rstrip(": ")
+
+
+def _starts_with_code(name: str, code: str) -> bool:
+    return bool(name) and name != code and name.startswith(code) and not name[len(code):len(code) + 1].isalnum()
 
 
 def _measures(ascof: pd.DataFrame, run: dict) -> Measures:
@@ -333,7 +377,7 @@ def _headline_section(ascof: pd.DataFrame, measures: Measures, ci_label: str) ->
         unit = "%" if row.number and row.measure in measures.percent else ""
         cards.append(
             f"<div class=card><div class=code>{_esc(row.measure)}</div>"
-            f"<div class=name>{_esc(measures.names.get(row.measure, ''))}</div>"
+            f"<div class=name>{_esc(measures.name(row.measure))}</div>"
             f"<div class=value>{_esc(row.estimate)}{unit}</div>"
             f"<div class=small>{_esc(ci_label)} {_esc(row.ci)} · {_esc(row.n)} respondents</div></div>")
 

@@ -18,3 +18,11 @@ def bundled_path(kind: str, *parts: str) -> Path:
     installed = _HERE / _INSTALLED[kind]
     base = installed if installed.is_dir() else _SOURCE[kind]
     return base.joinpath(*parts)
+
+
+def bundled_specs() -> list[tuple[str, str]]:
+    """(survey, year) of every bundled questionnaire spec, sorted: the files themselves, read without
+    importing the rest of surveykit, so the command line's help can list them at once. The public
+    name is `surveykit.questionnaire.available_specs`."""
+    root = bundled_path("questionnaires")
+    return sorted((p.parent.name, p.stem) for p in Path(root).glob("*/*.yaml"))

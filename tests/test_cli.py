@@ -1,6 +1,9 @@
 """The command line end to end: the demo, a run on a messy return, and one-line errors."""
 
+import argparse
 import json
+import re
+import shlex
 import subprocess
 import sys
 
@@ -57,6 +60,12 @@ def test_messy_return_is_reported_and_still_runs(tmp_path):
     assert len(rules) >= 5, rules
     ledger = pd.read_csv(tmp_path / "out" / "ledger.csv")
     assert len(ledger) == len(pd.read_csv(files["return.csv"]))
+    told = _run("run", str(files["return.csv"]), "--survey", "ascs", "--year", "2025-26",
+                "--population", str(files["population.csv"]), "--out", str(tmp_path / "told"))
+    errors = int((pd.read_csv(tmp_path / "told" / "problems.csv")["severity"] == "error").sum())
+    assert told.returncode == 3 and errors > 0
+    assert told.stdout.splitlines()[-1] == (f"exit status 3: everything was written, but {errors} error(s) were "
+                                            f"found in the input: see {tmp_path / 'told' / 'problems.csv'}")
     strict = _run("run", str(files["return.csv"]), "--survey", "ascs", "--year", "2025-26",
                   "--population", str(files["population.csv"]), "--out", str(tmp_path / "strict"),
                   "--strict", "--quiet")
@@ -84,3 +93,126 @@ def test_bad_input_is_one_clear_line(tmp_path, name, content, expected):
                  str(population), "--out", str(tmp_path / "out"), "--quiet")
     assert quiet.stderr == done.stderr.splitlines()[-1] + "\n"
     assert not (tmp_path / "out" / "ascof.csv").exists()
+
+
+# ------------------------------------------------------------------------- a command that explains itself
+
+def _subparsers():
+    from surveykit.cli import build_parser
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return parser, sub.choices
+
+
+def _help_of(parser, action):
+    """An option's help as printed (placeholders filled in)."""
+    return " ".join(parser.formatter_class(prog=parser.prog)._expand_help(action).split())
+
+
+def test_top_level_help_describes_the_tool_its_commands_and_an_example():
+    done = _run("--help")
+    assert done.returncode == 0
+    text = done.stdout
+    assert "weighted ASCOF measures with confidence intervals" in " ".join(text.split())
+    assert "Adult Social Care Survey (ASCS)" in " ".join(text.split())
+    assert "argument parsing" not in text                      # the module's docstring is not the tool's
+    for command in ("run", "check", "demo", "synth", "report"):
+        assert re.search(rf"^\s+{command}\s+\S", text, re.M), command
+    examples = [line.strip() for line in text.splitlines() if line.strip().startswith("surveykit ")]
+    assert any(e.startswith("surveykit run ") for e in examples) and any(e.startswith("surveykit demo") for e in examples)
+    assert "exit status: 0 ran clean" in text
+
+
+def test_every_option_says_its_default_and_its_valid_values():
+    from surveykit.questionnaire import available_specs, load_spec
+    from surveykit.ci import METHODS
+
+    _, commands = _subparsers()
+    for name, parser in commands.items():
+        for action in parser._actions:
+            if not action.option_strings or isinstance(action, argparse._HelpAction):
+                continue
+            text = _help_of(parser, action)
+            assert "default" in text or "required" in text, (name, action.dest, text)
+            for choice in action.choices or ():
+                assert re.search(rf"\b{re.escape(choice)}\b", text), (name, action.dest, choice)
+            if action.dest == "year":
+                assert all(year in text for _, year in available_specs()), (name, text)
+    run = commands["run"]
+    breakdowns = _help_of(run, next(a for a in run._actions if a.dest == "breakdowns"))
+    groupings = {name for survey, year in available_specs() for name in load_spec(survey, year).groupings}
+    assert groupings and all(re.search(rf"\b{g}\b", breakdowns) for g in groupings)
+    ci = next(a for a in run._actions if a.dest == "ci")
+    assert tuple(ci.choices) == METHODS and ci.default == "logit"
+
+
+def test_run_help_lists_the_bundled_years_and_an_example_that_parses():
+    from surveykit.questionnaire import available_specs
+
+    done = _run("run", "--help")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    for survey in {s for s, _ in available_specs()}:
+        row = next(line for line in lines if line.split()[:1] == [survey])     # "  ascs  2020-21 2021-22 ..."
+        assert row.split()[1:1 + len([y for s, y in available_specs() if s == survey])] == \
+            [y for s, y in available_specs() if s == survey]
+    start = next(i for i, line in enumerate(lines) if line.startswith("example"))
+    commands, current = [], ""
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        current += " " + line.strip().rstrip("\\")
+        if not line.rstrip().endswith("\\"):
+            commands.append(current.strip())
+            current = ""
+    assert [c.split()[1] for c in commands] == ["synth", "run"]
+    parser, _ = _subparsers()
+    for command in commands:
+        parser.parse_args(shlex.split(command)[1:])           # would exit 2 on an unknown option
+
+
+def test_run_says_where_each_output_is_and_what_the_exit_status_means(tmp_path):
+    out = tmp_path / "results"
+    done = _run("demo", "--out", str(out), "--plots", "--spine", "209")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    for name in ["ascof.csv", "questions.csv", "ledger.csv", "problems.csv", "results.xlsx", "run.json"]:
+        shown = [line for line in lines if line.strip().startswith(str(out / name))]
+        assert len(shown) == 1 and (out / name).is_file(), name
+    measures = pd.read_csv(out / "ascof.csv", dtype=str)["measure"].nunique()
+    plots_line = next(line for line in lines if line.strip().startswith(f"{out / 'plots'}/"))
+    assert f"{2 * measures + 1} plots" in plots_line                 # a funnel and a caterpillar each, one spine
+    assert len(list((out / "plots").glob("*.png"))) == 2 * measures + 1
+    assert f"surveykit report {out}" in done.stdout
+    assert lines[-1].startswith("exit status 0: ran clean")
+
+
+def test_average_names_a_group_and_is_recorded(tmp_path, monkeypatch):
+    assert main(["demo", "--out", str(tmp_path / "a"), "--quiet", "--average", "Comparator average",
+                 "102", "209"]) == 0
+    options = json.loads((tmp_path / "a" / "run.json").read_text())["options"]
+    assert (options["average"], options["average_councils"]) == ("Comparator average", "102 209")
+    assert main(["demo", "--out", str(tmp_path / "b"), "--quiet", "--average", "10 council average"]) == 0
+    options = json.loads((tmp_path / "b" / "run.json").read_text())["options"]
+    assert (options["average"], options["average_councils"]) == ("10 council average", "every council in the return")
+
+    import surveykit.pipeline
+    seen = {}
+    monkeypatch.setattr(surveykit.pipeline, "run_job", lambda *a, **k: seen.update(k) or {"exit_status": 0})
+    assert main(["run", "x.csv", "--survey", "ascs", "--year", "2020-21", "--out", "o",
+                 "--average", "18 CASSR average", "211", "316"]) == 0
+    assert seen["average"] == ("18 CASSR average", ["211", "316"])
+    assert main(["run", "x.csv", "--survey", "ascs", "--year", "2020-21", "--out", "o"]) == 0
+    assert seen["average"] is None
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--average", " "], "--average needs a name"),
+    (["--average", "Pair", "211", "211"], "council 211 is listed twice"),
+])
+def test_a_bad_average_is_one_clear_line(args, expected, tmp_path):
+    done = _run("demo", "--out", str(tmp_path / "out"), *args)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("surveykit: error: ") and expected in line
+    assert not (tmp_path / "out").exists()

@@ -342,3 +342,29 @@ def test_command_line(run_folder, capsys, tmp_path):
     assert capsys.readouterr().out.strip() == str(run_folder / "report.html")
     assert main(["report", str(tmp_path / "nowhere")]) == 2
     assert "surveykit: error:" in capsys.readouterr().err
+
+
+def test_scores_on_a_0_to_1_scale_read_to_3_dp_and_codes_are_not_doubled(tmp_path):
+    folder = make_run_folder(tmp_path / "run")
+    ascof = pd.read_csv(folder / "ascof.csv", dtype=str, keep_default_na=False)
+    ascot = "ASCOT preference-weighted social care-related quality of life"
+    extra = pd.DataFrame([
+        # as a spreadsheet might save the published 0.450; an unrounded 0.8075 (published 0.808)
+        ["1J", "Adjusted social care-related quality of life", "england", "E92000001", "England", "total",
+         "Total", "0.45", "0.006", "0.439", "0.461", "0.011", "640", "32180", "False"],
+        ["ASCOT", ascot, "england", "E92000001", "England", "total", "Total", "0.8075", "0.005", "-0.0004",
+         "0.8175", "0.01", "1635", "56530", "False"],
+        ["ASCOT", ascot, "council", "E06000047", "County Durham", "total", "Total", "0.81", "0.02", "-0.0004",
+         "0.85", "0.04", "100", "2000", "False"],
+    ], columns=ascof.columns)
+    pd.concat([ascof, extra]).to_csv(folder / "ascof.csv", index=False)
+    page = write_report(folder).read_text(encoding="utf-8")
+    england, _ = _parse(_section(page, "england", "regions"))
+    assert "0.450 95% CI 0.439 – 0.461 · 640 respondents" in england
+    assert "Total 0.808 0.000 – 0.818 0.010 1,635" in england       # halves away from zero, never -0.000
+    assert "ASCOT Preference-weighted social care-related quality of life 0.808" in england   # the card
+    assert f"{ascot} Total" in england                               # the table's heading: code once
+    councils, _ = _parse(_section(page, "councils", "plots"))
+    assert "County Durham E06000047 71.3 ± 4.4 81.0 ± 3.9 0.810 ± 0.040" in councils
+    text, _ = _parse(page)
+    assert "ASCOT: ASCOT" not in text and "ASCOT ASCOT" not in text

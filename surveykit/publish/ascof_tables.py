@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.publish.rules import note_ref, publish_ascof, publishing_rules
+from surveykit.measures import shown_codes
 from surveykit.publish.sheet import Block, PublishedSheet
 
 # (breakdown, group, heading) of the splits the ASCOF publication shows, in its order
@@ -182,12 +183,9 @@ def ascof_sheets(results: pd.DataFrame, spec, councils: pd.DataFrame | None = No
                          as_numbers(published[value], integer=integer)) for value, integer in _VALUES}
     areas = areas.reset_index(drop=True)
     sheets = []
+    shown = shown_codes(spec, published)
     for code, rows in published.groupby(published["measure"].astype("str"), sort=False):
-        shown = code
-        if "framework_code" in rows.columns:
-            framework = str(rows["framework_code"].iloc[0])
-            shown = framework if framework and framework != "nan" else code
-        sheets.append(_measure_sheet(code, rows, spec, shown, areas, id_block, cells, column_of))
+        sheets.append(_measure_sheet(code, rows, spec, shown.get(code, code), areas, id_block, cells, column_of))
     return sheets
 
 
