@@ -17,14 +17,14 @@ import pandas as pd
 
 from surveykit import __version__
 from surveykit.errors import SurveyKitError
-from surveykit.publish.atomic import OutputFolder, check_out
-from surveykit.publish.atomic import atomic_write
+from surveykit.fit import check_shape
+from surveykit.publish.atomic import OutputFolder, atomic_write, check_out
 from surveykit.publish.csv import write_csv
 from surveykit.questionnaire import available_specs, load_spec
 from surveykit.questions import answers_by_area, question_tables
 from surveykit.read import file_checksum, read_councils, read_population, read_raw
 from surveykit.resources import bundled_path
-from surveykit.results import ascof
+from surveykit.results import area_levels, ascof
 from surveykit.publish.rules import publish_ascof, publish_questions
 from surveykit.validate import validate
 from surveykit.weights import weight
@@ -87,34 +87,62 @@ class _Steps:
 
 
 def run_job(return_path, *, survey, year, population=None, councils=None, out, breakdowns=None,
-            ci="logit", framework=None, strict=False, plots=False, spine=(), quiet=False) -> dict:
+            ci="logit", framework=None, strict=False, plots=False, spine=(), quiet=False, average=None) -> dict:
     """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx and
     run.json (and plots/). Returns the run summary (also in run.json); its ``exit_status`` is 3 when
-    error-severity problems were found, else 0."""
+    error-severity problems were found, else 0.
+
+    The return, populations and council lookup are checked against each other before estimating
+    (surveykit/fit.py).
+    ``average``: England and region rows for a one-council return too (None: only for returns of several
+    councils; False: council rows only)."""
+    options = {"survey": survey, "year": year, "population": str(population or ""),
+               "councils": str(councils or ""), "out": str(out),
+               "breakdowns": " ".join(breakdowns or []), "ci": ci, "framework": framework or "",
+               "strict": strict, "plots": plots, "spine": " ".join(map(str, spine or [])), "quiet": quiet,
+               "average": "" if average is None else bool(average)}
+    return _run_job(return_path, options, survey=survey, year=year, population=population, councils=councils,
+                    out=out, breakdowns=breakdowns, ci=ci, framework=framework, strict=strict, plots=plots,
+                    spine=spine, quiet=quiet, average=average)
+
+
+def _run_job(return_path, options, *, survey, year, population, councils, out, breakdowns, ci, framework,
+             strict, plots, spine, quiet, average) -> dict:
     out = check_out(out)
     step = _Steps(quiet)
     spec = step("questionnaire", load_spec, survey, year)
     pop = step("populations", read_population, population) if population else None
+    check_shape(spec, pop, population, return_path)
     lookup = step("council lookup", read_councils, councils) if councils else None
-    _check_spine(spine, plots, lookup)
+    _check_spine(spine, plots, lookup, known_from=pop)
     raw = step("read return", read_raw, return_path, spec, progress=None if not quiet else False)
     ret = step("validate", validate, raw, spec, population=pop, councils=lookup, strict=strict)
     if ret.population is None:
         raise SurveyKitError("no eligible populations: give a population file (--population); only the official "
                              "workbook carries its own", file=return_path)
-    _check_spine(spine, plots, lookup, ret)
     design = step("weight and score", weight, ret, None, lookup)
-    results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci, framework=framework)
-    questions = step("question tables", question_tables, design)
+    levels = [name for name, _ in area_levels(design, average)]
+    _check_spine(spine, plots, lookup, ret)
+    coverage_problems = design.coverage.problems(levels, average, strict=strict)
+    if len(coverage_problems):
+        ret.problems = pd.concat([ret.problems, coverage_problems], ignore_index=True)
+    omitted = dict(ret.omitted)
+    if "england" not in levels:
+        omitted["England and region rows"] = ("a return of one council: its England would be that council "
+                                              "(ask for an average to add them)" if average is None
+                                              else "not asked for")
+        if plots:
+            omitted["plots"] = "funnel and caterpillar plots compare councils with England, which this run has not"
+            plots = False
+    results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci, framework=framework,
+                   average=average)
+    questions = step("question tables", question_tables, design, average=average)
 
     published = publish_ascof(results)
     published_q = publish_questions(questions)
     summary = ret.summary()
     excluded = {k.removeprefix("excluded: "): int(v) for k, v in summary.items() if k.startswith("excluded")}
-    options = {"survey": survey, "year": year, "population": str(population or ""),
-               "population_used": ret.population_source, "councils": str(councils or ""),
-               "breakdowns": " ".join(breakdowns or []), "ci": ci, "framework": framework or "",
-               "strict": strict, "plots": plots, "spine": " ".join(map(str, spine or [])), "lonely": design.lonely,
+    options = {**options, "population_used": ret.population_source, "lonely": design.lonely,
                "variance": "stratified (council x stratum), per-item weights; splits: NHS Digital breakdown"}
     inputs = {"return": {"path": str(return_path), "sha256": raw.checksum}}
     for name, path in (("population", population), ("councils", councils)):
@@ -127,7 +155,8 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
            "version": __version__, "options": options, "inputs": inputs,
            "rows_read": int(summary["rows read"]), "rows_used": int(summary["used"]), "excluded": excluded,
            "empty_form_rows": ret.empty_form_rows, "skipped_files": skipped,
-           "omitted": ret.omitted, "councils": int(design.data["council"].nunique()),
+           "omitted": omitted, "councils": int(design.data["council"].nunique()),
+           "coverage": design.coverage.as_dict(levels),
            "problems": int(len(ret.problems)), "errors": errors,
            "exit_status": EXIT_PROBLEMS if errors else EXIT_CLEAN,
            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
@@ -138,7 +167,8 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
         write_csv(ret.ledger, folder / "ledger.csv")
         write_csv(ret.problems, folder / "problems.csv")
         notes = {"input_file": str(return_path), "checksum": raw.checksum, "options": options}
-        write_workbook(_sheets(published, published_q, ret), folder / "results.xlsx", notes=notes)
+        write_workbook(_sheets(published, published_q, ret, run["coverage"]["partial"]), folder / "results.xlsx",
+                       notes=notes)
         if plots:
             from surveykit.plots import write_plots
             write_plots(results, spec, folder / "plots", spine_councils=spine, progress=not quiet)
@@ -153,8 +183,9 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
     return run
 
 
-def _check_spine(spine, plots, lookup, ret=None) -> None:
-    """--spine councils must be councils of the return (or the lookup), checked before the work."""
+def _check_spine(spine, plots, lookup, ret=None, known_from=None) -> None:
+    """--spine councils must be councils of the return (or the lookup, or the population table), checked before
+    the work: against the tables before the return is read, and against the return before estimating."""
     if not spine:
         return
     if not plots:
@@ -164,25 +195,32 @@ def _check_spine(spine, plots, lookup, ret=None) -> None:
         known = set(ret.data[ret.spec.council_column].astype("str"))
     elif lookup is not None:
         known = set(lookup["council"].astype("str"))
+    elif known_from is not None:
+        known = set(known_from["council"].astype("str"))
     if known is not None:
         unknown = [str(c) for c in spine if str(c) not in known]
         if unknown:
-            raise SurveyKitError(f"--spine {' '.join(unknown)}: not a council of the return "
-                                 f"(councils: {', '.join(sorted(known)[:8])}{' ...' if len(known) > 8 else ''})")
+            where = "the return" if ret is not None else ("the council lookup" if lookup is not None
+                                                          else "the population table")
+            shown = ", ".join(sorted(known)[:8]) + (" ..." if len(known) > 8 else "")
+            raise SurveyKitError(f"--spine {' '.join(unknown)}: not a council of {where} "
+                                 f"(councils: {shown or 'none'})")
 
 
-def _sheets(published: pd.DataFrame, published_q: pd.DataFrame, ret) -> list:
-    """The workbook: ASCOF measures, answers by area, data quality."""
+def _sheets(published: pd.DataFrame, published_q: pd.DataFrame, ret, partial=()) -> list:
+    """The workbook: ASCOF measures, answers by area, data quality; areas built from part of the country are
+    named on a note line above each table of figures."""
     spec = ret.spec
-    definitions = [f"{m.code}: {m.name}. {m.description}" for m in spec.measures.values()]
+    note = ([f"Built from part of the country (see Problems): {'; '.join(partial)}."] if partial else [])
+    definitions = note + [f"{m.code}: {m.name}. {m.description}" for m in spec.measures.values()]
     return {
         "ASCOF": Sheet(published, f"ASCOF measures: {spec.title}", definitions),
         "Answers by area": Sheet(answers_by_area(published_q, "percent"), f"Answers by area (%): {spec.title}",
-                                 ["Weighted percentage of each question's respondents giving each answer "
-                                  "(column 'q3a: 1' is answer code 1 to q3a); labels in questions.csv."]),
+                                 note + ["Weighted percentage of each question's respondents giving each answer "
+                                         "(column 'q3a: 1' is answer code 1 to q3a); labels in questions.csv."]),
         "Margins of error": Sheet(answers_by_area(published_q, "margin_of_error"),
                                   f"Margins of error (percentage points): {spec.title}",
-                                  ["1.96 x standard error of each percentage on the 'Answers by area' sheet."]),
+                                  note + ["1.96 x standard error of each percentage on the 'Answers by area' sheet."]),
         "Ledger summary": Sheet(ret.summary().rename_axis("count").reset_index(),
                                 "Rows read, used and excluded (Ledger)",
                                 ["Every input row is either used or excluded for the reason given; "
@@ -202,10 +240,12 @@ def _print_summary(run: dict, out: Path) -> None:
         lines.append(f"  workbook left out: {skipped['file']}: {skipped['reason']}")
     for output, why in (run.get("omitted") or {}).items():
         lines.append(f"  omitted {output}: {why}")
+    for label in (run.get("coverage") or {}).get("partial") or []:
+        lines.append(f"  built from part of the country: {label}")
     lines += [f"  councils: {run['councils']}; problems reported: {run['problems']} ({run['errors']} errors)",
               f"  time: {run['seconds']:.2f} s",
               f"  written to {out}/: ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx, run.json"
-              + (", plots/" if run["options"].get("plots") else "")]
+              + (", plots/" if run["options"].get("plots") and "plots" not in (run.get("omitted") or {}) else "")]
     if run["exit_status"] == EXIT_PROBLEMS:
         lines.append(f"  exit status 3: everything was written, but {run['errors']} error(s) were found in the "
                      "input: see problems.csv")

@@ -46,7 +46,11 @@ RULES = {
     "population smaller than sample": "error",
     "population file does not fit": "error",
     "council lookup does not fit": "error",
+    "population and lookup differ": "warning",
     "sub-population missing": "warning",
+    # areas (surveykit/fit.py): England or a region built from part of the country
+    "area built from part of the country": "error",
+    "average of part of the country": "warning",     # the same, asked for (average=True)
 }
 
 COLUMNS = ["severity", "file", "row", "column", "value", "rule", "message"]
