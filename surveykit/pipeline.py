@@ -16,10 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from surveykit import __version__
-from surveykit.errors import SurveyKitError
+from surveykit.errors import SurveyKitError, command_guard
 from surveykit.fit import check_shape
 from surveykit.publish.atomic import OutputFolder, atomic_write, check_out
 from surveykit.publish.csv import write_csv
+from surveykit.problems import CONTROL, visible
 from surveykit.questionnaire import available_specs, load_spec
 from surveykit.questions import answers_by_area, question_tables
 from surveykit.read import file_checksum, read_councils, read_population, read_raw
@@ -48,12 +49,15 @@ def read_return(path, survey: str, year: str, population=None, councils=None, st
     """Read and validate a return: a `SurveyReturn` (data, spec, ledger, problems, populations).
 
     `population` and `councils` are tables (from `read_population`/`read_councils`) or paths; an official
-    workbook carries its own populations, so `population` may be left out for one."""
+    workbook carries its own populations, so `population` may be left out for one. A population table that
+    does not fit the survey is refused before the return is read (surveykit/fit.py)."""
     spec = load_spec(survey, year)
     if isinstance(population, (str, Path)):
         population = read_population(population)
     if isinstance(councils, (str, Path)):
         councils = read_councils(councils)
+    if population is not None:
+        check_shape(spec, population, population.attrs.get("source"), path)
     raw = read_raw(path, spec, progress=progress)
     return validate(raw, spec, population=population, councils=councils, strict=strict)
 
@@ -101,9 +105,10 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
                "breakdowns": " ".join(breakdowns or []), "ci": ci, "framework": framework or "",
                "strict": strict, "plots": plots, "spine": " ".join(map(str, spine or [])), "quiet": quiet,
                "average": "" if average is None else bool(average)}
-    return _run_job(return_path, options, survey=survey, year=year, population=population, councils=councils,
-                    out=out, breakdowns=breakdowns, ci=ci, framework=framework, strict=strict, plots=plots,
-                    spine=spine, quiet=quiet, average=average)
+    with command_guard(return_path):
+        return _run_job(return_path, options, survey=survey, year=year, population=population, councils=councils,
+                        out=out, breakdowns=breakdowns, ci=ci, framework=framework, strict=strict, plots=plots,
+                        spine=spine, quiet=quiet, average=average)
 
 
 def _run_job(return_path, options, *, survey, year, population, councils, out, breakdowns, ci, framework,
@@ -213,7 +218,7 @@ def _sheets(published: pd.DataFrame, published_q: pd.DataFrame, ret, partial=())
     spec = ret.spec
     note = ([f"Built from part of the country (see Problems): {'; '.join(partial)}."] if partial else [])
     definitions = note + [f"{m.code}: {m.name}. {m.description}" for m in spec.measures.values()]
-    return {
+    sheets = {
         "ASCOF": Sheet(published, f"ASCOF measures: {spec.title}", definitions),
         "Answers by area": Sheet(answers_by_area(published_q, "percent"), f"Answers by area (%): {spec.title}",
                                  note + ["Weighted percentage of each question's respondents giving each answer "
@@ -227,7 +232,14 @@ def _sheets(published: pd.DataFrame, published_q: pd.DataFrame, ret, partial=())
                                  "the counts add up."]),
         "Problems": Sheet(ret.problems, "Problems found in the return",
                           ["Each problem names the file, row and column; invalid cells were set missing."]),
-    }
+    }   # text from the user's files that a spreadsheet cannot hold (a control character) is shown escaped
+    return {name: Sheet(_visible(s.table), s.title, [visible(d) for d in s.definitions]) for name, s in sheets.items()}
+
+
+def _visible(table: pd.DataFrame) -> pd.DataFrame:
+    text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])
+            and table[c].astype("str").str.contains(CONTROL, regex=True).any()]
+    return table.assign(**{c: table[c].map(visible, na_action="ignore") for c in text}) if text else table
 
 
 def _print_summary(run: dict, out: Path) -> None:

@@ -620,6 +620,9 @@ def render_report(run: RunFolder) -> str:
 
 def write_report(out_dir) -> Path:
     """Write ``DIR/report.html`` for the run in ``out_dir`` (atomically) and return its path."""
-    run = read_run_folder(out_dir)
-    page = render_report(run)
+    from surveykit.errors import command_guard
+
+    with command_guard(out_dir):
+        run = read_run_folder(out_dir)
+        page = render_report(run)
     return atomic_write(run.folder / REPORT_NAME, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))

@@ -262,9 +262,11 @@ def validate(raw, spec, population=None, councils=None, strict: bool = False) ->
     response = values[:, at[resp_col]]
     resp_codes = _allowed(spec.columns[resp_col])
     bad_resp = np.isnan(response) | (~_in_codes(response, resp_codes) if resp_codes is not None else False)
+    unusable = _flagged(reader, resp_col, spec, files, rows)   # a cell reading set missing (text, inf): not blank
     problems.add("response missing or invalid", files[bad_resp], rows[bad_resp], resp_col, response[bad_resp],
-                 [("Response is blank" if np.isnan(v) else f"Response {format_values([v], 1)[0]} is not a valid code")
-                  + ": row excluded" for v in response[bad_resp]])
+                 [(("Response is not a number" if u else "Response is blank") if np.isnan(v)
+                   else f"Response {format_values([v], 1)[0]} is not a valid code") + ": row excluded"
+                  for v, u in zip(response[bad_resp], unusable[bad_resp])])
     exclude(bad_resp, "response missing or invalid")
     respondent = ~bad_resp & (response == spec.respondent_value)
     non_resp = ~bad_resp & ~respondent
@@ -396,6 +398,22 @@ def validate(raw, spec, population=None, councils=None, strict: bool = False) ->
     return SurveyReturn(data, spec, ledger, problems.frame(), str(source), checksum, pop,
                         pop_source or (pop_file or ""), omitted,
                         int(getattr(reader, "empty_form_rows", 0) or 0), getattr(reader, "files", None))
+
+
+def _flagged(reader, column, spec, files, rows) -> np.ndarray:
+    """Rows whose ``column`` cell the reader set missing as unusable (reported as "not a number")."""
+    found = getattr(reader, "problems", None)
+    if found is None or not len(found):
+        return np.zeros(len(rows), bool)
+    from surveykit.read.cells import standard_header
+    from surveykit.read.headers import spec_lookup
+
+    lookup = spec_lookup(spec)
+    mine = found[found["column"].map(lambda c: lookup.get(standard_header(c)) == column)]
+    if not len(mine):
+        return np.zeros(len(rows), bool)
+    keys = set(zip(mine["file"].astype("str"), mine["row"].astype("Int64").fillna(-1).astype("int64")))
+    return np.fromiter(((f, int(r)) in keys for f, r in zip(files, rows)), bool, len(rows))
 
 
 def _out_of_range(x: np.ndarray, s) -> np.ndarray:

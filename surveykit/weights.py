@@ -139,7 +139,8 @@ def _nothing_to_estimate(survey_return) -> SurveyKitError:
     source = getattr(survey_return, "source", None)
     ledger = getattr(survey_return, "ledger", None)
     if ledger is None or not len(ledger):
-        return SurveyKitError("the return holds no people (a header, but no rows): nothing to estimate", file=source)
+        return SurveyKitError("the return holds no people (its columns are named, but it has no rows): nothing to "
+                              "estimate", file=source)
     reasons = ledger.loc[~ledger["used"], "reason"].value_counts()
     shown = "; ".join(f"{why} {n}" for why, n in reasons.head(4).items())
     more = f" and {len(reasons) - 4} more reasons" if len(reasons) > 4 else ""

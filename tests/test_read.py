@@ -324,7 +324,8 @@ def test_population_long_stratum_missing(tmp_path):
     ("many", "'many' is not a whole number of people (0 or more)"),
     ("1e20", "'1e20' is far too large for a number of people"),
     ("9" * 400, "'999999999999999999999999999999…' (400 characters) is far too large for a number of people"),
-    ("inf", "'inf' is far too large for a number of people")])
+    ("inf", "'inf' is infinite, not a number of people"),
+    ("-inf", "'-inf' is infinite, not a number of people")])
 def test_population_bad_numbers(tmp_path, value, said):
     path = tmp_path / "pop.csv"
     path.write_text(f"council,stratum,population\n211,1,10\n211,2,{value}\n")

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import SurveyKitError
-from surveykit.read.population import find, no_duplicates
+from surveykit.problems import visible
+from surveykit.read.population import _council_codes, find, no_duplicates
 from surveykit.read.tables import read_table
 
 HEADERS = {   # in the order they are resolved; a header is used once
@@ -33,11 +34,7 @@ def read_councils(path) -> pd.DataFrame:
     if absent:
         raise SurveyKitError(f"council lookup needs columns {', '.join(absent)} (found: "
                              f"{', '.join(map(str, table.columns))})", file=path)
-    codes = table[chosen["council"]]
-    blank = codes.isna().to_numpy()
-    if blank.any():
-        first = int(np.flatnonzero(blank)[0])
-        raise SurveyKitError("blank council code", file=path, row=int(rows[first]), column=chosen["council"])
+    codes = _council_codes(table, chosen["council"], path, rows)
     no_duplicates(codes, path, rows, chosen["council"])
     region = table[chosen["region_name"]]
     if chosen["region_code"]:   # a region is its code; a blank code takes the region's name
@@ -56,5 +53,7 @@ def read_councils(path) -> pd.DataFrame:
     columns["region_name"] = region.where(region.notna(), region_code)
     columns["council_name"] = table[chosen["council_name"]].where(table[chosen["council_name"]].notna(), codes)
     out = pd.DataFrame(columns).astype("str").reset_index(drop=True)
+    for name in ("council_name", "region_name"):     # names are shown: a control character is shown escaped
+        out[name] = out[name].map(visible, na_action="ignore")
     out.attrs["source"] = str(path)
     return out

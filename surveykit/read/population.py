@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import SurveyKitError
+from surveykit.problems import CONTROL, visible
 from surveykit.read.cells import BadCells, as_number, shown_value, standard_header
 from surveykit.read.tables import read_table
 
@@ -129,8 +130,10 @@ def whole_numbers(values: pd.Series, path, rows, column: str, *, blank_ok: bool)
     number = as_number(values, np.asarray(rows), column, bad)
     if bad.found:
         at, _, shown, why = bad.found[0]
-        what = "far too large for a number of people" if why.startswith("not a usable") else \
-            "not a whole number of people (0 or more)"
+        what = "not a whole number of people (0 or more)"
+        if why.startswith("not a usable"):
+            infinite = str(shown[0]).strip().lower().lstrip("+-") in ("inf", "infinity")
+            what = "infinite, not a number of people" if infinite else "far too large for a number of people"
         raise SurveyKitError(f"{shown_value(shown[0])} is {what}", file=path, row=int(at[0]), column=column,
                              value=shown[0])
     blank = number.isna().to_numpy()
@@ -152,6 +155,11 @@ def _council_codes(table: pd.DataFrame, column: str, path, rows) -> pd.Series:
     if blank.any():
         first = int(np.flatnonzero(blank)[0])
         raise SurveyKitError("blank council code", file=path, row=int(rows[first]), column=column)
+    invisible = codes.astype("str").str.contains(CONTROL, regex=True).to_numpy()
+    if invisible.any():
+        first = int(np.flatnonzero(invisible)[0])
+        raise SurveyKitError(f"council code {shown_value(visible(codes.iloc[first]))} holds a control character",
+                             file=path, row=int(rows[first]), column=column)
     return codes
 
 
