@@ -18,7 +18,7 @@ import pandas as pd
 from surveykit import __version__
 from surveykit.errors import SurveyKitError, command_guard
 from surveykit.fit import check_shape
-from surveykit.publish.atomic import OutputFolder, atomic_write, check_out
+from surveykit.publish.atomic import OutputFolder, atomic_write, check_out, recover
 from surveykit.publish.csv import write_csv
 from surveykit.problems import CONTROL, visible
 from surveykit.questionnaire import available_specs, load_spec
@@ -96,8 +96,8 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
     run.json (and plots/). Returns the run summary (also in run.json); its ``exit_status`` is 3 when
     error-severity problems were found, else 0.
 
-    The return, populations and council lookup are checked against each other before estimating
-    (surveykit/fit.py).
+    Every option is checked before any work (the output folder, --ci, --breakdowns, --framework, --spine),
+    and the return, populations and council lookup against each other before estimating (surveykit/fit.py).
     ``average``: England and region rows for a one-council return too (None: only for returns of several
     councils; False: council rows only)."""
     options = {"survey": survey, "year": year, "population": str(population or ""),
@@ -114,8 +114,10 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
 def _run_job(return_path, options, *, survey, year, population, councils, out, breakdowns, ci, framework,
              strict, plots, spine, quiet, average) -> dict:
     out = check_out(out)
+    recover(out)   # a run killed mid-swap left the previous results aside: put them back first
     step = _Steps(quiet)
     spec = step("questionnaire", load_spec, survey, year)
+    _check_options(spec, ci, breakdowns, framework)
     pop = step("populations", read_population, population) if population else None
     check_shape(spec, pop, population, return_path)
     lookup = step("council lookup", read_councils, councils) if councils else None
@@ -186,6 +188,21 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
     if not quiet:
         _print_summary(run, out)
     return run
+
+
+def _check_options(spec, ci, breakdowns, framework) -> None:
+    """--ci, --breakdowns and --framework, checked against the questionnaire before any file is read."""
+    from surveykit.ci import METHODS
+
+    if ci not in METHODS:
+        raise SurveyKitError(f"--ci {ci}: not an interval method; choose one of {', '.join(METHODS)}")
+    unknown = [b for b in breakdowns or [] if b not in spec.groupings]
+    if unknown:
+        raise SurveyKitError(f"--breakdowns {unknown[0]}: not a breakdown of {spec.survey.upper()} {spec.year}; "
+                             f"choose from {', '.join(spec.groupings)}")
+    if framework is not None and framework not in spec.code_sets:
+        raise SurveyKitError(f"--framework {framework}: not a framework surveykit knows; choose one of "
+                             f"{', '.join(spec.code_sets)}")
 
 
 def _check_spine(spine, plots, lookup, ret=None, known_from=None) -> None:
