@@ -380,10 +380,14 @@ def _headline_section(ascof: pd.DataFrame, measures: Measures, ci_label: str, ru
             f"<h3>By sex and age group</h3><table>{_head(table.columns, numeric)}{''.join(bodies)}</table>{more}")
 
 
-def _regions_section(ascof: pd.DataFrame, measures: Measures, ci_label: str) -> str:
+def _regions_section(ascof: pd.DataFrame, measures: Measures, ci_label: str, run: dict | None = None) -> str:
     regions = _level(ascof, "region")
     regions = regions[regions["breakdown"] == "total"]
     if regions.empty:
+        omitted = (run or {}).get("omitted") if isinstance((run or {}).get("omitted"), dict) else {}
+        why = omitted.get("England and region rows")
+        if why:
+            return f"<h2 id=regions>Regions</h2><p class=note>No regional figures in this run: {_esc(why)}.</p>"
         return ("<h2 id=regions>Regions</h2><p class=note>No regional figures in this run "
                 "(regions need a council lookup: <code>--councils</code>).</p>")
     england = _level(ascof, "england")
@@ -602,7 +606,7 @@ def render_report(run: RunFolder) -> str:
         ("quality", "Data quality"), ("method", "Method"), ("provenance", "Provenance")))
     sections = [
         _headline_section(run.ascof, measures, ci_label, r),
-        _regions_section(run.ascof, measures, ci_label),
+        _regions_section(run.ascof, measures, ci_label, r),
         _councils_section(run.ascof, measures),
         _plots_section(run.plots),
         _quality_section(r, run.ledger, run.problems),

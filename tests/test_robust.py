@@ -322,3 +322,18 @@ def test_library_warnings_never_reach_the_terminal(small, tmp_path):
     status, stderr = cli("check", tmp_path / "odd.csv", "--survey", "ascs", "--year", "2025-26",
                          env={"PYTHONWARNINGS": "always"})
     assert status == 3 and "Warning" not in stderr and "Traceback" not in stderr
+
+
+def test_the_api_says_why_when_no_row_can_be_used(small, tmp_path):
+    """weight() is where an empty return used to pass on to ascof() and question_tables() and fail in pandas."""
+    from surveykit.pipeline import read_return
+    from surveykit.weights import weight
+
+    df = pd.read_csv(small["return"], dtype=str, keep_default_na=False)
+    df.assign(LaCode="999").to_csv(tmp_path / "unknown.csv", index=False)
+    ret = read_return(tmp_path / "unknown.csv", "ascs", "2025-26", population=small["population"])
+    assert ret.data.empty
+    with pytest.raises(SurveyKitError) as err:
+        weight(ret)
+    assert str(err.value) == (f"{tmp_path / 'unknown.csv'}: none of its {len(df)} rows can be used (unknown council "
+                              f"{len(df)}): nothing to estimate; 'surveykit check' lists every problem")
