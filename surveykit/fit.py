@@ -15,10 +15,12 @@ The rules:
    either has its rows left out (Ledger "unknown council", one problem per row) and gets one "population
    file does not fit" or "council lookup does not fit" problem (error) naming both files. ``council_problems``.
 3. Every council stratum with respondents has a population no smaller than its respondents. A stratum with
-   none is rule 2's "no population for stratum" (error, rows left out); a population smaller than the
+   none gets "no population for stratum" (error, one per row, rows left out); a population smaller than the
    stratum's respondents cannot weight them (each would stand for less than one person): "population smaller
    than sample" (error) and the stratum's rows are left out (Ledger "eligible population smaller than
-   respondents"). A council with rows left out by rules 2-3 no longer counts as whole (rule 5).
+   respondents"). A sub-population (Q2c, 1J) smaller than its stratum's respondents is the same error, and the
+   stratum's whole population weights that item there. A council with rows left out by rules 2-3 no longer
+   counts as whole (rule 5). (validate.py applies this rule.)
 4. The population table and the lookup list the same councils. A council in one and not the other that the
    return does not hold changes no figure, but one of the tables is probably wrong or another year's:
    "population and lookup differ" (warning), one problem per direction naming both files.

@@ -283,3 +283,21 @@ def test_a_lookup_without_region_codes_groups_by_region_name(inputs, tmp_path):
     with pytest.raises(SurveyKitError, match=r"blank\.csv, row 3, column region_name: blank region: every council "
                                              r"needs one"):
         read_councils(tmp_path / "blank.csv")
+
+
+def test_a_sub_population_smaller_than_its_respondents_is_reported_and_the_run_goes_on(inputs, tmp_path, capsys):
+    df = pd.read_csv(inputs["return"], dtype={"LaCode": str})
+    stratum2 = df[(df["LaCode"] == "415") & (df["Response"] == 1) & (df["PrimarySupportReason"] != 7)
+                  & (df["Age"] < 65)]
+    pop = pd.read_csv(inputs["population"], dtype=str)
+    row = pop.index[pop["LaCode"] == "415"][0]
+    pop.loc[row, "stratum2Popq2c"] = "1"
+    pop.to_csv(tmp_path / "pop.csv", index=False)
+    assert _run(inputs, tmp_path / "out", population=tmp_path / "pop.csv") == 3
+    assert capsys.readouterr().err == ""
+    problems = pd.read_csv(tmp_path / "out" / "problems.csv", dtype=str)
+    small = problems[problems["rule"] == "population smaller than sample"]
+    assert small[["row", "column", "value"]].values.tolist() == [[str(row + 2), "stratum2Popq2c", "1"]]
+    assert small["message"].iloc[0] == (f"council 415 stratum 2: the q2c population 1 is smaller than the stratum's "
+                                         f"{len(stratum2)} respondents: the stratum's whole population is used for "
+                                         "q2c there")
