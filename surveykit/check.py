@@ -36,10 +36,12 @@ def with_cells(problems: pd.DataFrame, spec) -> pd.DataFrame:
 
 def check_return(path, survey: str, year: str, population=None, councils=None, progress=None):
     """(validated return, problems with cells) for ``path``; nothing is estimated or written."""
+    from surveykit.errors import command_guard
     from surveykit.pipeline import read_return
 
-    ret = read_return(path, survey, year, population=population, councils=councils, progress=progress)
-    return ret, with_cells(ret.problems, ret.spec)
+    with command_guard(path):
+        ret = read_return(path, survey, year, population=population, councils=councils, progress=progress)
+        return ret, with_cells(ret.problems, ret.spec)
 
 
 def format_problems(problems: pd.DataFrame, limit: int = 200) -> str:

@@ -26,7 +26,8 @@ def _para(text: str, indent: str = "") -> str:
 EXIT_STATUS = _para("exit status: 0 ran clean; 2 could not run (one line says why); 3 ran and wrote everything, "
                     "but error-severity problems were found in the input (see problems.csv)")
 SURVEYS = {"ascs": "the Adult Social Care Survey", "sace": "the Survey of Adult Carers in England"}
-OUTPUTS = "ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx and run.json (and plots/)"
+OUTPUTS = ("ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx, annex.xlsx (the ASCS annex "
+           "tables) and run.json (and plots/)")
 
 DESCRIPTION = _para(
     "surveykit turns England's adult social care survey returns, the Adult Social Care Survey (ASCS) and "
@@ -116,10 +117,10 @@ def _add_shared_options(p):
     p.add_argument("--breakdowns", nargs="*", default=None, metavar="NAME",
                    help="breakdowns beyond the published splits (Total, Male, Female, 18-64, 65 and over); "
                         "default: none; valid: {breakdowns}")
-    p.add_argument("--ci", default="logit", choices=METHODS, metavar="METHOD",
+    p.add_argument("--ci", default="logit", metavar="METHOD",
                    help=f"percentages' interval method, named as R survey names them: {', '.join(METHODS)}; "
                         "default: logit (stays inside 0-100); scores use wald for a method only percentages have")
-    p.add_argument("--framework", default=None, choices=list(frameworks), metavar="FRAMEWORK",
+    p.add_argument("--framework", default=None, metavar="FRAMEWORK",
                    help="also label measures with their code in this ASCOF framework, in the tables and in "
                         f"plot titles and file names: {', '.join(frameworks)}; default: none (the "
                         "questionnaire's codes only)")
@@ -134,8 +135,13 @@ def _add_shared_options(p):
                         "councils (codes as in the return, e.g. 211); default: none")
     p.add_argument("--average", nargs="+", default=None, metavar=("NAME", "COUNCIL"),
                    help='an average group to report beside councils, named NAME (e.g. "18 CASSR average"), '
-                        "over the councils listed or, with none listed, every council in the return; "
-                        "recorded in run.json; default: none")
+                        "over the councils listed or, with none listed, every council in the return, as "
+                        "the annex tables' average row; default: every council in the return, named for "
+                        "how many (\"18 CASSR Average\")")
+    p.add_argument("--england", choices=["auto", "always", "never"], default="auto",
+                   help="England and region rows: auto (unless the return is one council's, whose "
+                        "England would be that council), always (from whatever councils the return holds, "
+                        "named as built from part of the country) or never; default: auto")
     p.add_argument("--quiet", action="store_true",
                    help="no progress or summary, only errors; default: off")
 
@@ -248,7 +254,7 @@ def main(argv=None):
             from surveykit.pipeline import run_demo, run_job
             shared = dict(out=args.out, breakdowns=args.breakdowns, ci=args.ci, framework=args.framework,
                           strict=args.strict, plots=args.plots, spine=args.spine, average=_average(args.average),
-                          quiet=args.quiet)
+                          england={"auto": None, "always": True, "never": False}[args.england], quiet=args.quiet)
             if args.command == "run":
                 run = run_job(args.return_path, survey=args.survey, year=args.year, population=args.population,
                               councils=args.councils, **shared)

@@ -8,26 +8,30 @@ fresh folder that replaces ``--out`` whole at the end (publish/atomic.py).
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
 from surveykit import __version__
-from surveykit.errors import SurveyKitError
-from surveykit.publish.atomic import OutputFolder, check_out
-from surveykit.publish.atomic import atomic_write
+from surveykit.errors import SurveyKitError, command_guard
+from surveykit.fit import check_shape
+from surveykit.publish.atomic import OutputFolder, atomic_write, check_out, recover
 from surveykit.publish.csv import write_csv
+from surveykit.problems import CONTROL, visible
 from surveykit.questionnaire import available_specs, load_spec
 from surveykit.questions import question_tables
 from surveykit.read import file_checksum, read_councils, read_population, read_raw
 from surveykit.resources import bundled_path
-from surveykit.results import ascof
+from surveykit.results import area_levels, ascof
 from surveykit.publish.rules import publish_ascof, publish_questions
 from surveykit.validate import validate
 from surveykit.weights import weight
+from surveykit.publish.annex import annex_notes, annex_sheets
 from surveykit.publish.answer_tables import answers_sheets
 from surveykit.publish.ascof_tables import ascof_sheets, data_quality_sheets
 from surveykit.publish.workbook import write_workbook
@@ -50,12 +54,15 @@ def read_return(path, survey: str, year: str, population=None, councils=None, st
     """Read and validate a return: a `SurveyReturn` (data, spec, ledger, problems, populations).
 
     `population` and `councils` are tables (from `read_population`/`read_councils`) or paths; an official
-    workbook carries its own populations, so `population` may be left out for one."""
+    workbook carries its own populations, so `population` may be left out for one. A population table that
+    does not fit the survey is refused before the return is read (surveykit/fit.py)."""
     spec = load_spec(survey, year)
     if isinstance(population, (str, Path)):
         population = read_population(population)
     if isinstance(councils, (str, Path)):
         councils = read_councils(councils)
+    if population is not None:
+        check_shape(spec, population, population.attrs.get("source"), path)
     raw = read_raw(path, spec, progress=progress)
     return validate(raw, spec, population=population, councils=councils, strict=strict)
 
@@ -89,40 +96,77 @@ class _Steps:
 
 
 def run_job(return_path, *, survey, year, population=None, councils=None, out, breakdowns=None,
-            ci="logit", framework=None, strict=False, plots=False, spine=(), average=None,
+            ci="logit", framework=None, strict=False, plots=False, spine=(), average=None, england=None,
             quiet=False) -> dict:
-    """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx and
-    run.json (and plots/). Returns the run summary (also in run.json); its ``exit_status`` is 3 when
-    error-severity problems were found, else 0. ``average`` names an average group, ``(name,
-    councils)``, over those councils or, with none given, every council in the return; for now it is
-    recorded in run.json's options (``average``, ``average_councils``)."""
+    """Run everything and write DIR/ascof.csv, questions.csv, ledger.csv, problems.csv, results.xlsx,
+    annex.xlsx (ASCS) and run.json (and plots/). Returns the run summary (also in run.json); its ``exit_status``
+    is 3 when error-severity problems were found, else 0.
+
+    Every option is checked before any work (the output folder, --ci, --breakdowns, --framework, --spine),
+    and the return, populations and council lookup against each other before estimating (surveykit/fit.py).
+    ``average`` is the annex tables' average row: ``(name, councils)``, over those councils or, with none
+    given, every council in the return (default: every council, "18 CASSR Average"). ``england``: England and
+    region rows for a one-council return too (None: only for returns of several councils; False: council rows
+    only)."""
+    options = {"survey": survey, "year": year, "population": str(population or ""),
+               "councils": str(councils or ""), "out": str(out),
+               "breakdowns": " ".join(breakdowns or []), "ci": ci, "framework": framework or "",
+               "strict": strict, "plots": plots, "spine": " ".join(map(str, spine or [])), "quiet": quiet,
+               "average": average[0] if average else "",
+               "average_councils": (" ".join(map(str, average[1])) or "every council in the return")
+               if average else "",
+               "england": {None: "auto", True: "always", False: "never"}[None if england is None else bool(england)]}
+    with command_guard(return_path):
+        return _run_job(return_path, options, survey=survey, year=year, population=population, councils=councils,
+                        out=out, breakdowns=breakdowns, ci=ci, framework=framework, strict=strict, plots=plots,
+                        spine=spine, quiet=quiet, average=average, england=england)
+
+
+def _run_job(return_path, options, *, survey, year, population, councils, out, breakdowns, ci, framework,
+             strict, plots, spine, quiet, average, england) -> dict:
     out = check_out(out)
+    recover(out)   # a run killed mid-swap left the previous results aside: put them back first
     step = _Steps(quiet)
     spec = step("questionnaire", load_spec, survey, year)
+    _check_options(spec, ci, breakdowns, framework)
     pop = step("populations", read_population, population) if population else None
+    check_shape(spec, pop, population, return_path)
     lookup = step("council lookup", read_councils, councils) if councils else None
-    _check_spine(spine, plots, lookup)
+    _check_spine(spine, plots, lookup, known_from=pop)
     raw = step("read return", read_raw, return_path, spec, progress=None if not quiet else False)
     ret = step("validate", validate, raw, spec, population=pop, councils=lookup, strict=strict)
     if ret.population is None:
         raise SurveyKitError("no eligible populations: give a population file (--population); only the official "
                              "workbook carries its own", file=return_path)
-    _check_spine(spine, plots, lookup, ret)
     design = step("weight and score", weight, ret, None, lookup)
-    results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci, framework=framework)
-    questions = step("question tables", question_tables, design)
+    levels = [name for name, _ in area_levels(design, england)]
+    _check_spine(spine, plots, lookup, ret)
+    coverage_problems = design.coverage.problems(levels, england, strict=strict)
+    if len(coverage_problems):
+        ret.problems = pd.concat([ret.problems, coverage_problems], ignore_index=True)
+    omitted = dict(ret.omitted)
+    if "england" not in levels:
+        omitted["England and region rows"] = ("a return of one council: its England would be that council "
+                                              "(--england always adds them)" if england is None
+                                              else "not asked for")
+        if plots:
+            omitted["plots"] = "funnel and caterpillar plots compare councils with England, which this run has not"
+            plots = False
+    results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci, framework=framework,
+                   england=england)
+    questions = step("question tables", question_tables, design, england=england)
+    annex = None
+    if spec.survey == "ascs":
+        annex = step("annex tables", annex_sheets, design, ret, lookup, _annex_average(average), england)
+    else:
+        omitted["annex.xlsx"] = ("surveykit builds the ASCS's annex tables (T1a-T6) only; the SACE's answers by "
+                                 "area are results.xlsx's 'Answers by area' and 'Margins of error' sheets")
 
     published = publish_ascof(results)
     published_q = publish_questions(questions)
     summary = ret.summary()
     excluded = {k.removeprefix("excluded: "): int(v) for k, v in summary.items() if k.startswith("excluded")}
-    options = {"survey": survey, "year": year, "population": str(population or ""),
-               "population_used": ret.population_source, "councils": str(councils or ""),
-               "breakdowns": " ".join(breakdowns or []), "ci": ci, "framework": framework or "",
-               "strict": strict, "plots": plots, "spine": " ".join(map(str, spine or [])),
-               "average": average[0] if average else "",
-               "average_councils": (" ".join(map(str, average[1])) or "every council in the return") if average else "",
-               "lonely": design.lonely,
+    options = {**options, "population_used": ret.population_source, "lonely": design.lonely,
                "variance": "stratified (council x stratum), per-item weights; splits: NHS Digital breakdown"}
     inputs = {"return": {"path": str(return_path), "sha256": raw.checksum}}
     for name, path in (("population", population), ("councils", councils)):
@@ -135,7 +179,8 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
            "version": __version__, "options": options, "inputs": inputs,
            "rows_read": int(summary["rows read"]), "rows_used": int(summary["used"]), "excluded": excluded,
            "empty_form_rows": ret.empty_form_rows, "skipped_files": skipped,
-           "omitted": ret.omitted, "councils": int(design.data["council"].nunique()),
+           "omitted": omitted, "councils": int(design.data["council"].nunique()),
+           "coverage": design.coverage.as_dict(levels),
            "problems": int(len(ret.problems)), "errors": errors,
            "exit_status": EXIT_PROBLEMS if errors else EXIT_CLEAN,
            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
@@ -147,8 +192,13 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
         write_csv(ret.problems, folder / "problems.csv")
         notes = {"input_file": str(return_path), "checksum": raw.checksum, "options": options,
                  "created": run["created"]}
-        write_workbook(_sheets(published, published_q, ret, lookup), folder / "results.xlsx", notes=notes,
-                       title=f"{spec.title}: ASCOF measures and answers")
+        answers = published_q if annex is None else None
+        write_workbook(_sheets(published, answers, ret, lookup, run["coverage"]["partial"]),
+                       folder / "results.xlsx", notes=notes,
+                       title=f"{spec.title}: ASCOF measures" + (" and answers" if annex is None else ""))
+        if annex is not None:   # the annex's own Contents and Notes are the workbook's
+            write_workbook(_shown(annex[2:], ()), folder / "annex.xlsx", notes=notes,
+                           title=f"{spec.title}: annex tables", numbered_notes=annex_notes())
         if plots:
             from surveykit.plots import write_plots
             write_plots(results, spec, folder / "plots", spine_councils=spine, progress=not quiet)
@@ -163,8 +213,32 @@ def run_job(return_path, *, survey, year, population=None, councils=None, out, b
     return run
 
 
-def _check_spine(spine, plots, lookup, ret=None) -> None:
-    """--spine councils must be councils of the return (or the lookup), checked before the work."""
+def _annex_average(average):
+    """--average (name, councils) as the annex's average: a name over every council, or {name: councils}."""
+    if not average:
+        return None
+    name, chosen = average
+    return {name: list(chosen)} if chosen else name
+
+
+def _check_options(spec, ci, breakdowns, framework) -> None:
+    """--ci, --breakdowns and --framework, checked against the questionnaire before any file is read."""
+    from surveykit.ci import METHODS
+
+    if ci not in METHODS:
+        raise SurveyKitError(f"--ci {ci}: not an interval method; choose one of {', '.join(METHODS)}")
+    unknown = [b for b in breakdowns or [] if b not in spec.groupings]
+    if unknown:
+        raise SurveyKitError(f"--breakdowns {unknown[0]}: not a breakdown of {spec.survey.upper()} {spec.year}; "
+                             f"choose from {', '.join(spec.groupings)}")
+    if framework is not None and framework not in spec.code_sets:
+        raise SurveyKitError(f"--framework {framework}: not a framework surveykit knows; choose one of "
+                             f"{', '.join(spec.code_sets)}")
+
+
+def _check_spine(spine, plots, lookup, ret=None, known_from=None) -> None:
+    """--spine councils must be councils of the return (or the lookup, or the population table), checked before
+    the work: against the tables before the return is read, and against the return before estimating."""
     if not spine:
         return
     if not plots:
@@ -174,17 +248,43 @@ def _check_spine(spine, plots, lookup, ret=None) -> None:
         known = set(ret.data[ret.spec.council_column].astype("str"))
     elif lookup is not None:
         known = set(lookup["council"].astype("str"))
+    elif known_from is not None:
+        known = set(known_from["council"].astype("str"))
     if known is not None:
         unknown = [str(c) for c in spine if str(c) not in known]
         if unknown:
-            raise SurveyKitError(f"--spine {' '.join(unknown)}: not a council of the return "
-                                 f"(councils: {', '.join(sorted(known)[:8])}{' ...' if len(known) > 8 else ''})")
+            where = "the return" if ret is not None else ("the council lookup" if lookup is not None
+                                                          else "the population table")
+            shown = ", ".join(sorted(known)[:8]) + (" ..." if len(known) > 8 else "")
+            raise SurveyKitError(f"--spine {' '.join(unknown)}: not a council of {where} "
+                                 f"(councils: {shown or 'none'})")
 
 
-def _sheets(published: pd.DataFrame, published_q: pd.DataFrame, ret, councils=None) -> list:
-    """The workbook: one sheet per ASCOF measure, answers by area and their margins of error, data quality."""
-    return [*ascof_sheets(published, ret.spec, councils), *answers_sheets(published_q, ret.spec, councils),
-            *data_quality_sheets(ret)]
+def _sheets(published: pd.DataFrame, published_q, ret, councils=None, partial=()) -> list:
+    """results.xlsx: one sheet per ASCOF measure, the answers by area and their margins of error where there is
+    no annex to hold them (the SACE; the ASCS's are annex.xlsx's T1a and T5), then data quality."""
+    answers = [] if published_q is None else answers_sheets(published_q, ret.spec, councils)
+    return _shown([*ascof_sheets(published, ret.spec, councils), *answers, *data_quality_sheets(ret)], partial)
+
+
+def _shown(sheets: list, partial=()) -> list:
+    """Sheets as a spreadsheet can hold them: text from the user's files with a control character in it (a
+    council name in the lookup) shown escaped, and areas built from part of the country named on a line under
+    each title of figures."""
+    note = [visible(f"Built from part of the country (see Problems): {'; '.join(partial)}.")] if partial else []
+    out = []
+    for sheet in sheets:
+        frame = sheet.frame
+        text = [c for c in frame.columns if sheet.formats.get(c, "text") == "text"      # text columns only
+                and frame[c].map(lambda v: isinstance(v, str) and bool(re.search(CONTROL, v))).any()]
+        if text:
+            frame = frame.assign(**{c: frame[c].map(lambda v: visible(v) if isinstance(v, str) else v)
+                                    for c in text})
+        lines = [visible(line) for line in sheet.lines]
+        if note and sheet.name not in ("Ledger summary", "Problems"):
+            lines = lines[:1] + note + lines[1:] if lines else note
+        out.append(replace(sheet, frame=frame, lines=lines, title=visible(sheet.title)))
+    return out
 
 
 def _print_summary(run: dict, out: Path) -> None:
@@ -199,15 +299,22 @@ def _print_summary(run: dict, out: Path) -> None:
         lines.append(f"  workbook left out: {skipped['file']}: {skipped['reason']}")
     for output, why in (run.get("omitted") or {}).items():
         lines.append(f"  omitted {output}: {why}")
+    for label in (run.get("coverage") or {}).get("partial") or []:
+        lines.append(f"  built from part of the country: {label}")
     lines.append(f"  councils: {run['councils']}; problems reported: {run['problems']} ({run['errors']} errors); "
                  f"time: {run['seconds']:.2f} s")
     outputs = [(str(out / "ascof.csv"), "every measure for England, regions and councils, as published"),
                (str(out / "questions.csv"), "the weighted answers to every question"),
                (str(out / "ledger.csv"), "one row per input row: used, or why not"),
                (str(out / "problems.csv"), "every problem found, with file, row and column"),
-               (str(out / "results.xlsx"), "the tables as a workbook, with method and options"),
-               (str(out / "run.json"), "this summary: counts, options, timings")]
-    if run["options"].get("plots"):
+               (str(out / "results.xlsx"), "the ASCOF measures" + ("" if (out / "annex.xlsx").exists()
+                                                                   else ", the answers") + " and data quality, "
+                                           "with method and options")]
+    if (out / "annex.xlsx").exists():
+        outputs.append((str(out / "annex.xlsx"), "NHS Digital's annex tables T1a-T6: the answers by council, "
+                                                 "group and answer, response rates"))
+    outputs.append((str(out / "run.json"), "this summary: counts, options, timings"))
+    if run["options"].get("plots") and "plots" not in (run.get("omitted") or {}):
         figures = len(list((out / "plots").glob("*.png")))
         outputs.append((f"{out / 'plots'}/", f"{figures} plots, each as PNG and SVG"))
     width = max(len(path) for path, _ in outputs)

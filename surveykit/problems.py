@@ -15,6 +15,8 @@ validating reach ``problems.csv`` (and ``surveykit check``) the same way. Each r
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -46,10 +48,18 @@ RULES = {
     "population smaller than sample": "error",
     "population file does not fit": "error",
     "council lookup does not fit": "error",
+    "population and lookup differ": "warning",
     "sub-population missing": "warning",
+    # areas (surveykit/fit.py): England or a region built from part of the country
+    "area built from part of the country": "error",
+    "average of part of the country": "warning",     # the same, asked for (average=True)
 }
 
 COLUMNS = ["severity", "file", "row", "column", "value", "rule", "message"]
+# characters a spreadsheet (XML) cannot hold: a problem quoting a cell shows them as escapes, e.g. \x19
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]"   # the same, for pandas' str.contains (pyarrow strings
+# hold no surrogates, and a pattern naming them cannot be encoded for it)
 
 
 class Problems:
@@ -70,10 +80,10 @@ class Problems:
             "severity": np.full(n, severity, dtype=object),
             "file": _as_str_array(files, n),
             "row": pd.array(rows, dtype="Int64"),
-            "column": _as_str_array(column, n),
+            "column": _visible_array(_as_str_array(column, n)),
             "value": format_values(values, n),
             "rule": np.full(n, rule, dtype=object),
-            "message": _as_str_array(messages, n),
+            "message": _visible_array(_as_str_array(messages, n)),
         })
         if self.strict and severity == "error":
             first = part.iloc[0]
@@ -139,5 +149,17 @@ def format_values(values, n) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
+def visible(text: str) -> str:
+    """``text`` with the characters no spreadsheet can hold written as escapes (a control character typed into
+    a cell is shown, not passed on to break the workbook)."""
+    return INVISIBLE.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii")
+                          if ord(m.group()) < 0xD800 else f"\\u{ord(m.group()):04x}", text)
+
+
+def _visible_array(values: np.ndarray) -> np.ndarray:
+    return np.array([visible(v) if INVISIBLE.search(v) else v for v in values], dtype=object)
+
+
 def _cut(text: str, limit: int = 80) -> str:
+    text = visible(text) if INVISIBLE.search(text) else text
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -58,9 +58,10 @@ def _answer_counts(data, items, stratum):
     return flat.reshape(n_strata, n_answers).astype(float), keys
 
 
-def question_tables(design) -> pd.DataFrame:
+def question_tables(design, england=None) -> pd.DataFrame:
     """Tidy answers-by-area table for every question of the design's questionnaire; an item weighted by
-    a population of its own (Q2c) is estimated on that population's design."""
+    a population of its own (Q2c) is estimated on that population's design. ``england`` as for ``ascof``:
+    England and region rows unless the return holds one council (fit.py, rule 6)."""
     if design.lonely != "certainty":
         raise SurveyKitError("question tables follow NHS Digital's rule for one-respondent strata "
                              "(lonely='certainty'); weight the return with that")
@@ -68,7 +69,7 @@ def question_tables(design) -> pd.DataFrame:
     by_population: dict = {}
     for q, codes in items.items():
         by_population.setdefault(design.population_of(q), {})[q] = codes
-    parts = [_tables(design.for_population(name), chosen) for name, chosen in by_population.items()]
+    parts = [_tables(design.for_population(name), chosen, england) for name, chosen in by_population.items()]
     parts = [p for p in parts if p is not None]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("percent", "margin_of_error", "population")
@@ -82,7 +83,7 @@ def question_tables(design) -> pd.DataFrame:
     return out.iloc[np.lexsort((question, area, level))].reset_index(drop=True)
 
 
-def _tables(design, items) -> pd.DataFrame:
+def _tables(design, items, england=None) -> pd.DataFrame:
     data = design.data
     if not len(data):
         return None
@@ -101,10 +102,11 @@ def _tables(design, items) -> pd.DataFrame:
         var_h = np.where(m > 1, N[:, None] ** 2 * fpc * centred_ss / (m * (m - 1)), 0.0)
     pop_h = np.where(answered, N[:, None], 0.0)
 
-    area_cols = [c for _, c in area_levels(design) if c is not None]
+    levels = area_levels(design, england)
+    area_cols = [c for _, c in levels if c is not None]
     area_of_stratum = data[area_cols].astype("str").groupby(stratum).first()  # strata are nested in areas
     parts = []
-    for level_name, col in area_levels(design):
+    for level_name, col in levels:
         area = area_of_stratum[col].to_numpy() if col else np.repeat(ENGLAND[0], len(N))
         area_idx, area_codes = pd.factorize(area)
         sums = {name: _by_area(values, area_idx, len(area_codes))
@@ -123,7 +125,7 @@ def _tables(design, items) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)
     meta = pd.DataFrame(keys, columns=["question", "answer", "answer_label"])
     out = pd.concat([meta.iloc[out["key"]].reset_index(drop=True), out.drop(columns="key")], axis=1)
-    out["area_name"] = out["area_code"].map(area_names(design)).fillna(out["area_code"])
+    out["area_name"] = out["area_code"].map(area_names(design, england)).fillna(out["area_code"])
     return out[COLUMNS]
 
 

@@ -365,10 +365,35 @@ def _level(ascof: pd.DataFrame, level: str) -> pd.DataFrame:
     return ascof[ascof["area_level"].str.lower() == level]
 
 
-def _headline_section(ascof: pd.DataFrame, measures: Measures, ci_label: str) -> str:
+def partial_areas(ascof: pd.DataFrame, run: dict) -> list[str]:
+    """Names of the areas built from part of the country (run.json's coverage, else the names ascof.csv
+    publishes: "England (partial: 140 of 152 councils)")."""
+    coverage = run.get("coverage") if isinstance(run.get("coverage"), dict) else {}
+    listed = coverage.get("partial") if isinstance(coverage.get("partial"), list) else []
+    areas = ascof.loc[ascof["area_level"].str.lower().isin(["england", "region"]), "area_name"]
+    named = [n for n in pd.unique(areas) if "(partial" in n or "(may be partial" in n]
+    return list(dict.fromkeys([str(n) for n in listed] + named))
+
+
+def _partial_warning(partial: list[str]) -> str:
+    if not partial:
+        return ""
+    return ("<div class=warning><strong>Warning: built from part of the country.</strong> These figures are not "
+            "the whole area's: " + _esc("; ".join(partial)) + ". Some of the area's councils have no return, or "
+            "rows the population table or council lookup did not fit; see Data quality and problems.csv before "
+            "publishing.</div>")
+
+
+def _headline_section(ascof: pd.DataFrame, measures: Measures, ci_label: str, run: dict | None = None) -> str:
     england = _level(ascof, "england")
     if england.empty:
+        omitted = (run or {}).get("omitted") if isinstance((run or {}).get("omitted"), dict) else {}
+        why = omitted.get("England and region rows")
+        if why:
+            return (f"<h2 id=england>England</h2><p class=note>No England or regional figures in this run: "
+                    f"{_esc(why)}.</p>")
         return "<h2 id=england>England</h2><p class=note>ascof.csv holds no England figures.</p>"
+    name = str(england["area_name"].iloc[0]) or "England"
     totals = _ordered(england[england["breakdown"] == "total"], measures).drop_duplicates("measure")
     totals = totals.assign(ci=_interval_text(totals["ci_lower"], totals["ci_upper"]),
                            n=_count_text(totals["respondents"]), number=_is_number(totals["estimate"]))
@@ -394,14 +419,19 @@ def _headline_section(ascof: pd.DataFrame, measures: Measures, ci_label: str) ->
     others = sorted(set(england["breakdown"]) - set(HEADLINE_BREAKDOWNS))
     more = (f"<p class=note>ascof.csv also holds England figures by {_esc(', '.join(others))}.</p>"
             if others else "")
-    return ("<h2 id=england>England: headline measures</h2><div class=cards>" + "".join(cards) + "</div>"
+    partial = _partial_warning([name]) if "partial" in name else ""
+    return (f"<h2 id=england>{_esc(name)}: headline measures</h2>{partial}<div class=cards>" + "".join(cards) + "</div>"
             f"<h3>By sex and age group</h3><table>{_head(table.columns, numeric)}{''.join(bodies)}</table>{more}")
 
 
-def _regions_section(ascof: pd.DataFrame, measures: Measures, ci_label: str) -> str:
+def _regions_section(ascof: pd.DataFrame, measures: Measures, ci_label: str, run: dict | None = None) -> str:
     regions = _level(ascof, "region")
     regions = regions[regions["breakdown"] == "total"]
     if regions.empty:
+        omitted = (run or {}).get("omitted") if isinstance((run or {}).get("omitted"), dict) else {}
+        why = omitted.get("England and region rows")
+        if why:
+            return f"<h2 id=regions>Regions</h2><p class=note>No regional figures in this run: {_esc(why)}.</p>"
         return ("<h2 id=regions>Regions</h2><p class=note>No regional figures in this run "
                 "(regions need a council lookup: <code>--councils</code>).</p>")
     england = _level(ascof, "england")
@@ -612,12 +642,15 @@ def render_report(run: RunFolder) -> str:
     if used is not None and read is not None:
         facts.append(f"{used:,} of {read:,} rows used")
     facts.append(f"run {_show(r.get('created'))}")
+    partial = partial_areas(run.ascof, r)
+    if partial:
+        facts.append(f"{len(partial)} area(s) built from part of the country")
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
         ("england", "England"), ("regions", "Regions"), ("councils", "Councils"), ("plots", "Plots"),
         ("quality", "Data quality"), ("method", "Method"), ("provenance", "Provenance")))
     sections = [
-        _headline_section(run.ascof, measures, ci_label),
-        _regions_section(run.ascof, measures, ci_label),
+        _headline_section(run.ascof, measures, ci_label, r),
+        _regions_section(run.ascof, measures, ci_label, r),
         _councils_section(run.ascof, measures),
         _plots_section(run.plots),
         _quality_section(r, run.ledger, run.problems),
@@ -628,13 +661,16 @@ def render_report(run: RunFolder) -> str:
             '<meta name=viewport content="width=device-width, initial-scale=1">'
             f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>"
             f"<header><h1>{_esc(title)}</h1><p>{_esc(' · '.join(facts))}</p></header>"
-            f"<main><nav>{nav}</nav>" + "\n".join(sections) +
+            f"<main><nav>{nav}</nav>{_partial_warning(partial)}" + "\n".join(sections) +
             f"<p class=note>Made by surveykit {_esc(surveykit.__version__)} from the files in this run's "
             "output folder. Figures are as published: rounded and suppressed.</p></main></body></html>\n")
 
 
 def write_report(out_dir) -> Path:
     """Write ``DIR/report.html`` for the run in ``out_dir`` (atomically) and return its path."""
-    run = read_run_folder(out_dir)
-    page = render_report(run)
+    from surveykit.errors import command_guard
+
+    with command_guard(out_dir):
+        run = read_run_folder(out_dir)
+        page = render_report(run)
     return atomic_write(run.folder / REPORT_NAME, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))

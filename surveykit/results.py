@@ -28,22 +28,34 @@ COLUMNS = ["measure", "measure_name", "area_level", "area_code", "area_name", "b
            "suppressed", "df", "deff", "n_eff", "note"]
 
 
-def area_levels(design):
-    """(level, column) pairs: council always, region when a council lookup was given, England."""
+def area_levels(design, england=None):
+    """(level, column) pairs: council always; region (when a council lookup was given) and England unless the
+    return is one council's (fit.py, rule 6: ``england=True`` asks for them all the same, False never)."""
+    has_regions = "region" in design.data.columns
+    coverage = getattr(design, "coverage", None)
+    if coverage is not None:
+        wanted = coverage.levels(england, has_regions)
+    else:
+        wanted = ["council"] if england is False else ["council", "region", "england"]
     levels = [("council", "council")]
-    if "region" in design.data.columns:
+    if has_regions and "region" in wanted:
         levels.append(("region", "region"))
-    levels.append(("england", None))
+    if "england" in wanted:
+        levels.append(("england", None))
     return levels
 
 
-def area_names(design) -> dict:
-    """Area code -> name for councils, regions and England."""
+def area_names(design, england=None) -> dict:
+    """Area code -> name for councils, regions and England; an area built from part of the country says so
+    ("England (partial: 140 of 152 councils)", fit.py rule 5)."""
     names = {ENGLAND[0]: ENGLAND[1]}
     if design.councils is not None:
         c = design.councils
         names.update(zip(c["council"], c["council_name"]))
         names.update(zip(c["region_code"], c["region_name"]))
+    coverage = getattr(design, "coverage", None)
+    if coverage is not None:
+        names.update(coverage.names([level for level, _ in area_levels(design, england)]))
     return names
 
 
@@ -57,7 +69,8 @@ def _splits(design, breakdowns):
     return [None] + chosen + [b for b in extra if b not in chosen]
 
 
-def ascof(design, breakdowns=None, ci="logit", level=0.95, measures=None, framework=None) -> pd.DataFrame:
+def ascof(design, breakdowns=None, ci="logit", level=0.95, measures=None, framework=None,
+          england=None) -> pd.DataFrame:
     """Tidy ASCOF results (unrounded) for every measure, area and group.
 
     `design` comes from `surveykit.weight`. `breakdowns` adds splits beyond the published sex and
@@ -68,6 +81,9 @@ def ascof(design, breakdowns=None, ci="logit", level=0.95, measures=None, framew
     Digital's 1.96 x SE whatever the interval method. `framework`
     (e.g. "ascof-2023-24", from questionnaires/ascof-codes.yaml) adds `framework_code`, each
     measure's code in that framework ("" where it has none); `measure` keeps the spec's code.
+    `england`: England and region rows are made unless the return holds one council (None, the default);
+    True makes them whatever the return, False never (fit.py, rule 6). An area built from part of the country
+    is named so: "England (partial: 140 of 152 councils)".
     """
     spec = design.spec
     codes = design.measures if measures is None else list(measures)
@@ -86,7 +102,7 @@ def ascof(design, breakdowns=None, ci="logit", level=0.95, measures=None, framew
             continue
         percent = [c for c in chosen_codes if spec.measures[c].kind == "proportion"]
         scores = [c for c in chosen_codes if spec.measures[c].kind != "proportion"]
-        for level_name, area_col in area_levels(d):
+        for level_name, area_col in area_levels(d, england):
             for split in _splits(d, breakdowns):
                 by = [c for c in (area_col, split) if c is not None]
                 variance = "domain" if split is None else "nhs"
@@ -96,14 +112,17 @@ def ascof(design, breakdowns=None, ci="logit", level=0.95, measures=None, framew
                         continue
                     est = estimator(chosen, by=by or None, ci=method, level=level, variance=variance)
                     parts.append(_tidy(est, level_name, area_col, split, scale))
+    if not parts:
+        raise SurveyKitError("no respondent can be weighted for any measure: nothing to estimate",
+                             file=getattr(getattr(design, "survey_return", None), "source", None))
     keys = ["measure", "area_level", "area_code", "breakdown", "group"]
-    out = _every_row(design, codes, breakdowns).merge(pd.concat(parts, ignore_index=True), on=keys,
+    out = _every_row(design, codes, breakdowns, england).merge(pd.concat(parts, ignore_index=True), on=keys,
                                                       how="left", validate="one_to_one")
     nobody = out["respondents"].isna().to_numpy()  # a group or area in which no one answered
     out["respondents"] = out["respondents"].fillna(0).astype("int64")
     out["population"] = out["population"].fillna(0.0)
     out["note"] = out["note"].where(~nobody, NOTE_EMPTY)
-    names = area_names(design)
+    names = area_names(design, england)
     out["area_name"] = out["area_code"].map(names).fillna(out["area_code"])
     out["measure_name"] = out["measure"].map({c: spec.measures[c].name for c in codes})
     min_base = publishing_rules()["ascof"]["min_base"]
@@ -120,13 +139,13 @@ def ascof(design, breakdowns=None, ci="logit", level=0.95, measures=None, framew
     return out
 
 
-def _every_row(design, codes, breakdowns) -> pd.DataFrame:
+def _every_row(design, codes, breakdowns, england=None) -> pd.DataFrame:
     """Every row the tables publish: each measure x area x group of each split, whether or not anyone
     there answered, so a council with no men still has a Male row (published "[w]") and a measure
     nobody in an area answered still has its rows. Groups are the breakdown's categories in the
     spec's order, only the published ones for sex unless sex is asked for as a breakdown."""
     frames = []
-    for level_name, area_col in area_levels(design):
+    for level_name, area_col in area_levels(design, england):
         areas = ([ENGLAND[0]] if area_col is None else
                  sorted(design.data[area_col].dropna().astype("str").unique()))
         for split in _splits(design, breakdowns):

@@ -12,7 +12,9 @@ a duplicate is reported; NHS Digital keeps them all), Response, whole numbers an
 from non-respondents (one problem per answered cell), values non-respondents must have (Advocate and
 Interpreter are 2), multi-choice questions (all parts answered or all blank, not every part "no"), items
 not asked of a respondent (Q2c), strata, eligible populations. A row excluded for several reasons gets the
-first.
+first. How the return, the populations and the council lookup must fit each other (the other survey's table is
+refused, a council either table lacks is one problem per table naming both files, a population smaller than
+its stratum's respondents leaves their rows out) is surveykit/fit.py's docstring.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import SurveyKitError
+from surveykit.fit import check_shape, council_problems
 from surveykit.problems import COLUMNS as PROBLEM_COLUMNS  # noqa: F401 - re-exported for older callers
 from surveykit.problems import Problems, format_values
 
@@ -36,6 +39,7 @@ REASONS = [
     "non-respondent",
     "no stratum",  # refined to "no stratum: missing <column>"
     "no eligible population",
+    "eligible population smaller than respondents",
 ]
 
 LEDGER_COLUMNS = ["_file", "_row", "used", "reason"]  # plus the spec's id and council columns
@@ -192,6 +196,8 @@ def validate(raw, spec, population=None, councils=None, strict: bool = False) ->
     # Councils.
     pop, pop_file = _table(population, read_population, "population")
     lookup, lookup_file = _table(councils, read_councils, "council lookup")
+    carried = getattr(reader, "population", None)
+    check_shape(spec, pop if pop is not None else carried, pop_file or source, source)
     council = df[council_col].astype("str").str.strip().to_numpy(dtype=object)
     no_council = _blank(df[council_col])
     problems.add("missing council", files[no_council], rows[no_council], council_col, None,
@@ -208,6 +214,7 @@ def validate(raw, spec, population=None, councils=None, strict: bool = False) ->
     problems.add("unknown council", files[unknown], rows[unknown], council_col, council[unknown],
                  [f"council code {c} is not in the {w}: row excluded" for c, w in zip(council[unknown], where)])
     exclude(unknown, "unknown council")
+    council_problems(problems, council, ~no_council, source, pop, pop_file, lookup, lookup_file)
 
     # Duplicated serial numbers within a council: every row of a duplicate is reported, all are kept.
     serial = df[id_col].astype("str").str.strip().to_numpy(dtype=object)
@@ -255,9 +262,11 @@ def validate(raw, spec, population=None, councils=None, strict: bool = False) ->
     response = values[:, at[resp_col]]
     resp_codes = _allowed(spec.columns[resp_col])
     bad_resp = np.isnan(response) | (~_in_codes(response, resp_codes) if resp_codes is not None else False)
+    unusable = _flagged(reader, resp_col, spec, files, rows)   # a cell reading set missing (text, inf): not blank
     problems.add("response missing or invalid", files[bad_resp], rows[bad_resp], resp_col, response[bad_resp],
-                 [("Response is blank" if np.isnan(v) else f"Response {format_values([v], 1)[0]} is not a valid code")
-                  + ": row excluded" for v in response[bad_resp]])
+                 [(("Response is not a number" if u else "Response is blank") if np.isnan(v)
+                   else f"Response {format_values([v], 1)[0]} is not a valid code") + ": row excluded"
+                  for v, u in zip(response[bad_resp], unusable[bad_resp])])
     exclude(bad_resp, "response missing or invalid")
     respondent = ~bad_resp & (response == spec.respondent_value)
     non_resp = ~bad_resp & ~respondent
@@ -364,14 +373,15 @@ def validate(raw, spec, population=None, councils=None, strict: bool = False) ->
 
     # Eligible populations: the file given, else the workbook's own; the first is checked against the other.
     pop_source = pop_file or ""
-    carried = getattr(reader, "population", None)
     if pop is not None and carried is not None:
         _compare_populations(pop, pop_file, carried, source, problems)
     if pop is None and carried is not None:
         pop, pop_file, pop_source = carried, f"{Path(str(source)).name} (Eligible Population sheet)", "workbook"
     if pop is not None:
-        _check_population(pop, pop_file, council, stratum, known, reason, files, rows, problems, council_col)
+        fixed = _check_population(pop, pop_file, council, stratum, known, reason, files, rows, problems,
+                                  council_col)
         _check_sub_populations(spec, pop, pop_file, problems)
+        pop = pop if fixed is None else fixed
 
     used = reason == ""
     ledger = pd.DataFrame({
@@ -388,6 +398,22 @@ def validate(raw, spec, population=None, councils=None, strict: bool = False) ->
     return SurveyReturn(data, spec, ledger, problems.frame(), str(source), checksum, pop,
                         pop_source or (pop_file or ""), omitted,
                         int(getattr(reader, "empty_form_rows", 0) or 0), getattr(reader, "files", None))
+
+
+def _flagged(reader, column, spec, files, rows) -> np.ndarray:
+    """Rows whose ``column`` cell the reader set missing as unusable (reported as "not a number")."""
+    found = getattr(reader, "problems", None)
+    if found is None or not len(found):
+        return np.zeros(len(rows), bool)
+    from surveykit.read.cells import standard_header
+    from surveykit.read.headers import spec_lookup
+
+    lookup = spec_lookup(spec)
+    mine = found[found["column"].map(lambda c: lookup.get(standard_header(c)) == column)]
+    if not len(mine):
+        return np.zeros(len(rows), bool)
+    keys = set(zip(mine["file"].astype("str"), mine["row"].astype("Int64").fillna(-1).astype("int64")))
+    return np.fromiter(((f, int(r)) in keys for f, r in zip(files, rows)), bool, len(rows))
 
 
 def _out_of_range(x: np.ndarray, s) -> np.ndarray:
@@ -435,7 +461,11 @@ def _check_sub_populations(spec, pop, pop_file, problems) -> None:
 
 
 def _check_population(pop, pop_file, council, stratum, countable, reason, files, rows, problems, council_col):
-    """Respondents need a population for their council-stratum; no population below its sample."""
+    """Respondents need a population for their council-stratum; no population below its sample; a population
+    (or sub-population) smaller than the stratum's respondents cannot weight them (fit.py, rule 3).
+
+    Returns the table to weight by: ``pop``, with a sub-population smaller than its stratum's respondents
+    replaced by the stratum's own population (reported)."""
     pop = pop.assign(council=pop["council"].astype("str").str.strip())
     have = pd.MultiIndex.from_frame(pop[["council", "stratum"]].astype({"stratum": "int64"}))
     s = stratum.to_numpy(dtype="float64", na_value=np.nan)
@@ -447,19 +477,52 @@ def _check_population(pop, pop_file, council, stratum, countable, reason, files,
                   for c, h in zip(council[missing], s[missing])])
     reason[missing & (reason == "")] = "no eligible population"
 
-    sampled = pd.Series(1, index=key[ok]).groupby(level=[0, 1]).size()
     table = pop.set_index(["council", "stratum"])
+    sampled = pd.Series(1, index=key[ok]).groupby(level=[0, 1]).size()
+    answering = ok & (reason == "")
+    respondents = pd.Series(1, index=key[answering]).groupby(level=[0, 1]).size()
     in_return = sampled.reindex(table.index).fillna(0).to_numpy()
+    in_use = respondents.reindex(table.index).fillna(0).to_numpy(copy=True)
     declared = pd.to_numeric(table["sample"], errors="coerce").fillna(0).to_numpy() if "sample" in table else 0
     needed = np.maximum(in_return, declared)
-    small = table["population"].to_numpy(dtype=float) < needed
-    if not small.any():
-        return
+    population = table["population"].to_numpy(dtype=float)
+    small = population < needed
     order = {c: i + 2 for i, c in enumerate(pop["council"].unique())}  # wide file: one line per council
     pop_rows = pop["_row"].to_numpy() if "_row" in pop else np.array([order[c] for c in pop["council"]])
-    idx = np.flatnonzero(small)
-    bad = table.iloc[idx]
-    problems.add("population smaller than sample", [pop_file] * len(idx), pop_rows[idx],
-                 [f"stratum{h}Pop" for _, h in bad.index], bad["population"].to_numpy(),
-                 [f"council {c} stratum {h}: eligible population {int(p)} is smaller than the {int(m)} sampled"
-                  for (c, h), p, m in zip(bad.index, bad["population"], needed[idx])])
+    if small.any():
+        idx = np.flatnonzero(small)
+        bad = table.iloc[idx]
+        unusable = population[idx] < in_use[idx]
+        problems.add("population smaller than sample", [pop_file] * len(idx), pop_rows[idx],
+                     [f"stratum{h}Pop" for _, h in bad.index], bad["population"].to_numpy(),
+                     [f"council {c} stratum {h}: eligible population {int(p)} is smaller than the {int(m)} sampled"
+                      + (f"; its {int(r)} respondents cannot be weighted (each would stand for less than one "
+                         "person): their rows are left out" if u else "")
+                      for (c, h), p, m, r, u in zip(bad.index, bad["population"], needed[idx], in_use[idx], unusable)])
+        if unusable.any():
+            drop = pd.MultiIndex.from_tuples(list(bad.index[unusable]))
+            out = answering & key.isin(drop)
+            reason[out] = "eligible population smaller than respondents"
+            in_use[idx[unusable]] = 0
+
+    replaced = {}
+    for column in [c for c in table.columns if c.startswith("population_")]:
+        sub = pd.to_numeric(table[column], errors="coerce").fillna(0).to_numpy(dtype=float)
+        short = (sub > 0) & (sub < in_use)
+        if not short.any():
+            continue
+        idx = np.flatnonzero(short)
+        name = column.removeprefix("population_")
+        problems.add("population smaller than sample", [pop_file] * len(idx), pop_rows[idx],
+                     [f"stratum{h}Pop{name}" for _, h in table.index[idx]], sub[idx],
+                     [f"council {c} stratum {h}: the {name} population {int(v)} is smaller than the stratum's {int(r)} "
+                      f"respondents: the stratum's whole population is used for {name} there"
+                      for (c, h), v, r in zip(table.index[idx], sub[idx], in_use[idx])])
+        replaced[column] = np.where(short, population, sub)
+    if not replaced:
+        return None
+    fixed = pop.copy()
+    for column, values in replaced.items():
+        fixed[column] = values.astype("int64")
+    fixed.attrs.update(pop.attrs)
+    return fixed

@@ -21,6 +21,7 @@ import pandas as pd
 
 from surveykit.design import SurveyDesign
 from surveykit.errors import SurveyKitError
+from surveykit.fit import coverage
 from surveykit.measures import score
 
 ENGLAND = ("E92000001", "England")
@@ -31,8 +32,19 @@ class ReturnDesign(SurveyDesign):
     """A `SurveyDesign` that remembers the questionnaire, council lookup and return it came from,
     so `ascof()` and `question_tables()` need nothing else."""
 
-    def __init__(self, data, *, spec, councils, survey_return, lonely, population="N_h", omitted=None):
-        super().__init__(data, strata=STRATA, population=population, lonely=lonely)
+    def __init__(self, data, *, spec, councils, survey_return, lonely, population="N_h", omitted=None,
+                 coverage=None):
+        try:
+            super().__init__(data, strata=STRATA, population=population, lonely=lonely)
+        except SurveyKitError as exc:   # in the user's words: their population file, council and stratum
+            source = getattr(survey_return, "population_source", "") or None
+            if population != "N_h":
+                what = population.removeprefix("N_h_")
+                raise SurveyKitError(f"the {what} populations cannot weight this return: {exc.message}",
+                                     file=source) from exc
+            raise SurveyKitError(f"the eligible populations cannot weight this return: {exc.message}",
+                                 file=source) from exc
+        self.coverage = coverage
         self.spec = spec
         self.councils = councils
         self.survey_return = survey_return
@@ -40,6 +52,10 @@ class ReturnDesign(SurveyDesign):
         self.measures = [code for code in spec.measures if code in data.columns]
         self.breakdowns = [name for name in spec.groupings if name in data.columns]
         self._by_population: dict[str, ReturnDesign] = {}
+
+    def _stratum_name(self, h):
+        council, number = self.strata_table.iloc[h]
+        return f"council {council} stratum {number}"
 
     def population_of(self, variable: str) -> str | None:
         """The named population a measure or item is weighted by (None: the stratum's own)."""
@@ -60,7 +76,8 @@ class ReturnDesign(SurveyDesign):
             rows = self.data[self.data[column] > 0]
             self._by_population[name] = ReturnDesign(
                 rows.reset_index(drop=True), spec=self.spec, councils=self.councils,
-                survey_return=self.survey_return, lonely=self.lonely, population=column, omitted=self.omitted)
+                survey_return=self.survey_return, lonely=self.lonely, population=column, omitted=self.omitted,
+                coverage=self.coverage)
         return self._by_population[name]
 
 
@@ -80,6 +97,8 @@ def weight(survey_return, population: pd.DataFrame | None = None, councils: pd.D
     if population is None:
         raise SurveyKitError("no eligible populations: the return carries none (only the official workbook "
                              "does); give a population file", file=getattr(survey_return, "source", None))
+    if not len(data):
+        raise _nothing_to_estimate(survey_return)
     council = data[spec.council_column].astype("str")
     key = pd.MultiIndex.from_arrays([council, data["stratum"].astype("int64")])
     table = population.assign(council=population["council"].astype("str")).set_index(["council", "stratum"])
@@ -102,7 +121,7 @@ def weight(survey_return, population: pd.DataFrame | None = None, councils: pd.D
         if grouping.column in data.columns:  # "stratum" too: validation derived it
             columns[name] = spec.breakdown(data, name).to_numpy()
     if councils is not None:
-        lookup = councils.set_index("council")
+        lookup = councils.assign(council=councils["council"].astype("str").str.strip()).set_index("council")
         columns["region"] = lookup["region_code"].reindex(council).to_numpy()
     omitted = dict(getattr(survey_return, "omitted", {}) or {})
     available = [code for code, m in spec.measures.items() if f"measure {code}" not in omitted
@@ -110,5 +129,20 @@ def weight(survey_return, population: pd.DataFrame | None = None, councils: pd.D
     scores = score(data, spec, measures=available) if available else pd.DataFrame(index=data.index)
     frame = pd.concat([data.drop(columns=[c for c in columns if c in data.columns]).reset_index(drop=True),
                        pd.DataFrame(columns), scores.reset_index(drop=True)], axis=1)
+    covered = coverage(survey_return, councils, population, council)
     return ReturnDesign(frame, spec=spec, councils=councils, survey_return=survey_return, lonely=lonely,
-                        omitted=omitted)
+                        omitted=omitted, coverage=covered)
+
+
+def _nothing_to_estimate(survey_return) -> SurveyKitError:
+    """No row can be used: one line saying how many were read and why each was left out."""
+    source = getattr(survey_return, "source", None)
+    ledger = getattr(survey_return, "ledger", None)
+    if ledger is None or not len(ledger):
+        return SurveyKitError("the return holds no people (its columns are named, but it has no rows): nothing to "
+                              "estimate", file=source)
+    reasons = ledger.loc[~ledger["used"], "reason"].value_counts()
+    shown = "; ".join(f"{why} {n}" for why, n in reasons.head(4).items())
+    more = f" and {len(reasons) - 4} more reasons" if len(reasons) > 4 else ""
+    return SurveyKitError(f"none of its {len(ledger)} rows can be used ({shown}{more}): nothing to estimate; "
+                          "'surveykit check' lists every problem", file=source)

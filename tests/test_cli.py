@@ -142,8 +142,8 @@ def test_every_option_says_its_default_and_its_valid_values():
     breakdowns = _help_of(run, next(a for a in run._actions if a.dest == "breakdowns"))
     groupings = {name for survey, year in available_specs() for name in load_spec(survey, year).groupings}
     assert groupings and all(re.search(rf"\b{g}\b", breakdowns) for g in groupings)
-    ci = next(a for a in run._actions if a.dest == "ci")
-    assert tuple(ci.choices) == METHODS and ci.default == "logit"
+    ci = next(a for a in run._actions if a.dest == "ci")     # checked by the job, which names the valid ones
+    assert all(re.search(rf"\b{re.escape(m)}\b", _help_of(run, ci)) for m in METHODS) and ci.default == "logit"
 
 
 def test_run_help_lists_the_bundled_years_and_an_example_that_parses():
@@ -195,6 +195,14 @@ def test_average_names_a_group_and_is_recorded(tmp_path, monkeypatch):
     assert main(["demo", "--out", str(tmp_path / "b"), "--quiet", "--average", "10 council average"]) == 0
     options = json.loads((tmp_path / "b" / "run.json").read_text())["options"]
     assert (options["average"], options["average_councils"]) == ("10 council average", "every council in the return")
+    # the annex's average row: over 102 and 209 in one; over every council in the other, so England's figures
+    import openpyxl
+    t1a = openpyxl.load_workbook(tmp_path / "a" / "annex.xlsx", read_only=True)["T1a - Answers by Council"]
+    assert "Comparator average" in [r[2] for r in t1a.iter_rows(values_only=True)]
+    t1a = openpyxl.load_workbook(tmp_path / "b" / "annex.xlsx", read_only=True)["T1a - Answers by Council"]
+    rows = {r[2]: r[3:] for r in t1a.iter_rows(values_only=True)}
+    assert rows["10 council average"] == rows["England"] and "10 CASSR Average" not in rows
+    assert main(["demo", "--out", str(tmp_path / "c"), "--quiet", "--average", "Pair", "102", "999"]) == 2
 
     import surveykit.pipeline
     seen = {}
@@ -216,3 +224,11 @@ def test_a_bad_average_is_one_clear_line(args, expected, tmp_path):
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("surveykit: error: ") and expected in line
     assert not (tmp_path / "out").exists()
+
+
+def test_england_never_gives_council_rows_only_and_is_recorded(tmp_path):
+    assert main(["demo", "--out", str(tmp_path / "out"), "--quiet", "--england", "never"]) == 0
+    ascof = pd.read_csv(tmp_path / "out" / "ascof.csv", dtype=str)
+    assert set(ascof["area_level"]) == {"council"} and ascof["area_code"].nunique() == 10
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["options"]["england"] == "never" and run["omitted"]["England and region rows"] == "not asked for"

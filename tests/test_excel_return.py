@@ -256,6 +256,10 @@ def test_folder_with_broken_workbooks_publishes_the_rest(tmp_path, spec, synthet
     assert set(problems.loc[problems["rule"] == "unreadable return", "file"]) == set(reasons)
     ascof = pd.read_csv(out / "ascof.csv", dtype=str)
     assert set(ascof.loc[ascof["area_level"] == "council", "area_code"]) == {"211", "316"}
+    # no lookup and no population file: England is the councils read and one for each workbook that could not
+    # be (the copy of 211 is no other council): 2 of 2 + 5
+    assert set(ascof.loc[ascof["area_level"] == "england", "area_name"]) == {"England (partial: 2 of 7 councils)"}
+    assert "area built from part of the country" in set(problems["rule"])
 
 
 def test_population_file_wins_and_a_difference_is_reported(tmp_path, spec, synthetic):

@@ -108,3 +108,31 @@ def test_garbled_tables(header, rows, reader):
     text = "\n".join(",".join(r) for r in [header, *rows]) + "\n"
     result = outcome(reader, text.encode("utf-8", errors="replace"), ".csv")
     assert isinstance(result, (pd.DataFrame, SurveyKitError))
+
+
+def _table_workbook_bytes() -> bytes:
+    """A population table saved as .xlsx (openpyxl, as a spreadsheet saves one), for the damaged-table fuzz."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in [["LaCode", "stratum1Pop", "stratum2Pop", "council_name", "region_name"], ["211", 40, 50, "K", "Y"],
+                ["316", 30, 20, "L", "N"]]:
+        ws.append(row)
+    with tempfile.TemporaryDirectory() as folder:
+        wb.save(Path(folder) / "t.xlsx")
+        return (Path(folder) / "t.xlsx").read_bytes()
+
+
+TABLE_XLSX = _table_workbook_bytes()
+
+
+@FUZZ
+@given(cut=st.floats(0, 1), flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=4),
+       reader=st.sampled_from([read_population, read_councils]))
+def test_damaged_table_workbooks(cut, flips, reader):
+    """Population tables and council lookups may be .xlsx too: damaged ones give a table or one clear error."""
+    data = bytearray(TABLE_XLSX[: max(1, int(len(TABLE_XLSX) * cut))])
+    for where, byte in flips:
+        data[min(int(where * len(data)), len(data) - 1)] = byte
+    assert isinstance(outcome(reader, bytes(data), ".xlsx"), (pd.DataFrame, SurveyKitError))

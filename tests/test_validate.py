@@ -22,8 +22,23 @@ def checked(messy, ascs):
     return validate(messy.data, ascs, population=messy.population, councils=messy.councils)
 
 
+# one problem per council that a table lacks (surveykit/fit.py, rule 2): no row of their own
+FIT_RULES = ("population file does not fit", "council lookup does not fit")
+
+
 def _found(problems):
+    problems = problems[~problems["rule"].isin(FIT_RULES)]
     return set(zip(problems["rule"], problems["row"].astype(int), problems["column"]))
+
+
+def test_a_council_the_tables_lack_is_one_problem_per_table_naming_both(messy, checked):
+    unknown = messy.injected[messy.injected["rule"] == "unknown council"]
+    fit = checked.problems[checked.problems["rule"].isin(FIT_RULES)]
+    assert sorted(zip(fit["rule"], fit["file"], fit["value"])) == [
+        ("council lookup does not fit", "council lookup", "999"), ("population file does not fit", "population", "999")]
+    assert (fit["severity"] == "error").all() and fit["row"].isna().all()
+    rows = len(unknown)   # the planted rows of council 999
+    assert all(m.startswith(f"council 999 has {rows} row(s) in <data frame> but is not in this ") for m in fit["message"])
 
 
 def test_every_injected_problem_is_found_at_its_row_and_column(messy, checked):
@@ -44,6 +59,7 @@ def test_every_injected_problem_is_found_at_its_row_and_column(messy, checked):
 def test_severities_follow_the_rules(checked):
     severity = checked.problems.groupby("rule")["severity"].unique().map(list).to_dict()
     assert severity == {"answers from non-respondent": ["warning"], "duplicate serial number": ["error"],
+                        "council lookup does not fit": ["error"], "population file does not fit": ["error"],
                         "multi-choice answers inconsistent": ["warning"], "no stratum": ["warning"],
                         "not a whole number": ["error"], "not asked of this respondent": ["warning"],
                         "out of range": ["error"], "population smaller than sample": ["error"],
@@ -132,7 +148,11 @@ def test_read_from_a_file_names_the_file(ascs, tmp_path):
     found = out.problems[out.problems["file"] == paths["return"].name]
     assert _found(found) == set(zip(in_return["rule"], in_return["row"], in_return["column"]))
     pop = out.problems[out.problems["file"] == str(paths["population"])]
-    assert len(pop) == 1 and pop.iloc[0]["column"].startswith("stratum")
+    assert sorted(pop["rule"]) == ["population file does not fit", "population smaller than sample"]
+    small = pop[pop["rule"] == "population smaller than sample"].iloc[0]
+    assert small["column"].startswith("stratum")
+    misfit = pop[pop["rule"] == "population file does not fit"].iloc[0]   # names the return too
+    assert misfit["value"] == "999" and f"in {paths['return'].name} but is not in" in misfit["message"]
     assert out.checksum and len(out.checksum) == 64 and out.source == str(paths["return"])
 
 
@@ -259,7 +279,7 @@ def test_nhs_digitals_row_checks(ascs):
 
 
 def test_population_and_council_checks(ascs):
-    rows = [_person(la="102", serial=str(i), age=30) for i in range(1, 4)]      # stratum 2, three sampled
+    rows = [_person(la="102", serial=str(i), age=30) for i in range(1, 4)]      # stratum 2, three respondents
     rows += [_person(la="104", serial="1", age=70, setting=1)]                  # stratum 4: no population row
     rows += [_person(la="555", serial="1")]                                     # not in the lookup
     population = pd.DataFrame({"council": ["102"] * 4 + ["104"] * 3, "stratum": [1, 2, 3, 4, 1, 2, 3],
@@ -271,13 +291,17 @@ def test_population_and_council_checks(ascs):
     p = out.problems
     small = p[p["rule"] == "population smaller than sample"].iloc[0]
     assert (small["file"], small["row"], small["column"], small["value"]) == ("pop.csv", 2, "stratum2Pop", "2")
-    assert small["severity"] == "error" and "smaller than the 3 sampled" in small["message"]
+    assert small["severity"] == "error" and small["message"] == (
+        "council 102 stratum 2: eligible population 2 is smaller than the 3 sampled; its 3 respondents cannot be "
+        "weighted (each would stand for less than one person): their rows are left out")
     assert p[p["rule"] == "no population for stratum"]["row"].tolist() == [5]
     unknown = p[p["rule"] == "unknown council"].iloc[0]
     assert (unknown["row"], unknown["value"]) == (6, "555")
     assert unknown["message"] == ("council code 555 is not in the population table (pop.csv) or the council lookup: "
                                   "row excluded")
-    assert out.ledger["reason"].tolist() == ["", "", "", "no eligible population", "unknown council"]
+    # two people cannot stand for three: the stratum's rows are left out (they would give weights below 1)
+    assert out.ledger["reason"].tolist() == ["eligible population smaller than respondents"] * 3 + [
+        "no eligible population", "unknown council"]
     missing = p[p["rule"] == "sub-population missing"]
     assert sorted(missing["column"]) == ["population_1J", "population_q2c"]
     assert "measure 1J weighted by the whole strata's populations" in " ".join(missing["message"])

@@ -38,6 +38,19 @@ def demo(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def sace_demo(tmp_path_factory):
+    """The SACE has no annex, so its results workbook carries the answers by area."""
+    out = tmp_path_factory.mktemp("sace") / "out"
+    run_demo(survey="sace", out=out, quiet=True)
+    return out
+
+
+def _code_heading(label) -> bool:
+    """Identifier columns hold codes as text ("CASSR Code [note 4]" is the annex's)."""
+    return label in CODE_HEADINGS or bool(re.match(r"(CASSR|ONS area) code\b", str(label or ""), re.I))
+
+
 def _header_row(ws):
     """The label row: the row above the frozen panes."""
     return int(re.match(r"[A-Z]+(\d+)", ws.freeze_panes).group(1)) - 1
@@ -57,11 +70,21 @@ def _table_sheets(wb):
 
 # ------------------------------------------------------------------------------- the demo workbook
 
-def test_the_main_job_writes_contents_measures_answers_quality_and_notes(demo):
+def test_the_main_job_writes_contents_measures_answers_quality_and_notes(demo, sace_demo):
+    # the ASCS's answers are the annex's, named as NHS Digital name its sheets
+    annex = openpyxl.load_workbook(demo / "annex.xlsx", read_only=True)
+    assert annex.sheetnames == ["Contents", "T1a - Answers by Council", "T1b - Answers by Council",
+                                "T2a - Answers by Demographic", "T2b - Answers by Demographic",
+                                "T3a - Answers by Response", "T3b - Answers by Response", "T4 - Response Rates",
+                                "T5 - Margins of Error", "T6 - Demographics", "Notes"]
+    sace = openpyxl.load_workbook(sace_demo / "results.xlsx", read_only=True)
+    codes = load_spec("sace", "2023-24").measures
+    assert sace.sheetnames == ["Contents", *[f"ASCOF {c}" if m.code_set else c for c, m in codes.items()],
+                               "Answers by area", "Margins of error", "Ledger summary", "Problems", "Notes"]
     wb = openpyxl.load_workbook(demo / "results.xlsx")
     measures = load_spec("ascs", "2025-26").measures
     assert wb.sheetnames == ["Contents", *[f"ASCOF {c}" if m.code_set else c for c, m in measures.items()],
-                             "Answers by area", "Margins of error", "Ledger summary", "Problems", "Notes"]
+                             "Ledger summary", "Problems", "Notes"]
     contents = wb["Contents"]
     listed = {r[0].value: (r[0].hyperlink.location if r[0].hyperlink else None, r[1].value)
               for r in contents.iter_rows(min_row=1) if r[0].value in wb.sheetnames}
@@ -71,8 +94,9 @@ def test_the_main_job_writes_contents_measures_answers_quality_and_notes(demo):
     assert listed["ASCOF 1B"][1].startswith("ASCOF 1B: Proportion of people who use services who have control")
 
 
-def test_every_number_is_stored_as_a_number(demo):
-    wb = openpyxl.load_workbook(demo / "results.xlsx")
+@pytest.mark.parametrize("book", ["results.xlsx", "annex.xlsx", "sace"])
+def test_every_number_in_every_workbook_is_stored_as_a_number(demo, sace_demo, book):
+    wb = openpyxl.load_workbook(sace_demo / "results.xlsx" if book == "sace" else demo / book)
     for ws in _table_sheets(wb):
         _, labels, rows = _body(ws)
         numbers = 0
@@ -82,7 +106,7 @@ def test_every_number_is_stored_as_a_number(demo):
                     continue
                 if isinstance(cell.value, str):
                     # text is a symbol, a label or a code, never a number stored as text
-                    if label not in CODE_HEADINGS:
+                    if not _code_heading(label):
                         assert cell.value in SYMBOLS or not re.fullmatch(r"[-+]?[\d,]*\.?\d+", cell.value), \
                             (ws.title, cell.coordinate, cell.value)
                     assert cell.data_type == "s"
@@ -90,6 +114,8 @@ def test_every_number_is_stored_as_a_number(demo):
                     assert cell.data_type == "n" and isinstance(cell.value, (int, float)), (ws.title, cell)
                     numbers += 1
         assert numbers or ws.title == "Problems", ws.title
+    if book != "results.xlsx":
+        return
     # the figures themselves: England's 1B total from the published CSV, now a number in the sheet
     published = pd.read_csv(demo / "ascof.csv", dtype=str)
     england = published[(published["measure"] == "1B") & (published["area_level"] == "england")
@@ -100,11 +126,12 @@ def test_every_number_is_stored_as_a_number(demo):
     assert rows[0][6].value == int(england["respondents"])
 
 
-def test_formats_follow_the_measure(demo):
+def test_formats_follow_the_measure(demo, sace_demo):
     wb = openpyxl.load_workbook(demo / "results.xlsx")
+    sace = openpyxl.load_workbook(sace_demo / "results.xlsx")
 
     def formats(sheet):
-        _, labels, rows = _body(wb[sheet])
+        _, labels, rows = _body(wb[sheet] if sheet in wb.sheetnames else sace[sheet])
         out = {}
         for label, cells in zip(labels, zip(*rows)):
             out.setdefault(label, set()).update(c.number_format for c in cells if not isinstance(c.value, str))
@@ -114,16 +141,17 @@ def test_formats_follow_the_measure(demo):
     assert formats("ASCOF 1A")["Score"] == {"0.0"}
     for sheet in ("ASCOF 1J", "ASCOT"):   # 3 dp, outcome and margin alike
         assert formats(sheet)["Score"] == {"0.000"} and formats(sheet)["Margin of error"] == {"0.000"}
-    for sheet in ("ASCOF 1B", "ASCOF 1J", "Answers by area"):
+    for sheet in ("ASCOF 1B", "ASCOF 1J", "Answers by area"):   # the last the SACE's
         assert formats(sheet)["Respondents"] == {"#,##0"}
-    answers = formats("Answers by area")
-    assert answers["Extremely or very satisfied"] == {"0.0"} and answers["Yes"] == {"0.0"}
+    answers = formats("Answers by area")     # the SACE's
+    assert answers["I am extremely satisfied"] == {"0.0"} and answers["Yes, a lot"] == {"0.0"}
     assert formats("Ledger summary")["Count"] == {"#,##0"}
 
 
-def test_headings_are_plain_english(demo):
+def test_headings_are_plain_english(demo, sace_demo):
     wb = openpyxl.load_workbook(demo / "results.xlsx")
-    for ws in _table_sheets(wb):
+    sace = openpyxl.load_workbook(sace_demo / "results.xlsx")
+    for ws in [*_table_sheets(wb), *_table_sheets(sace)]:
         header = _header_row(ws)
         for row in ws.iter_rows(max_row=header):
             for cell in row:
@@ -141,10 +169,9 @@ def test_headings_are_plain_english(demo):
                               "daily life")
     assert any("Definition: Percentage who have control over their daily life" in (ws.cell(r, 1).value or "")
                for r in range(2, header))
-    answers = wb["Answers by area"]
+    answers = sace["Answers by area"]
     titles = [c.value for c in answers[_header_row(answers) - 1] if c.value]
-    assert titles[0] == ("Q1: Overall, how satisfied or dissatisfied are you with the care and support services "
-                         "you receive? (standard and easy read questionnaires combined)")
+    assert titles[0] == "Q1: How old is the person you care for?"
 
 
 def test_areas_england_then_regions_then_councils_with_codes(demo):

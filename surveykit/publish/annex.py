@@ -47,7 +47,7 @@ from surveykit.publish.annex_counts import (Counts, QuestionBlock, annex_questio
 from surveykit.publish.rules import bundled_yaml, publishing_rules, round_half_away, round_to
 from surveykit.publish.sheet import Block, PublishedSheet, Section
 from surveykit.questionnaire import conditions_mask
-from surveykit.results import NHS_Z
+from surveykit.results import NHS_Z, area_levels
 from surveykit.validate import REASONS
 from surveykit.weights import ENGLAND
 
@@ -110,7 +110,7 @@ def _averages(average, participating: list[str]) -> list[tuple[str, list[str]]]:
     return [(group, sorted(set(codes), key=natural_order)) for group, codes in groups]
 
 
-def _areas(design, survey_return, councils, average) -> _Areas:
+def _areas(design, survey_return, councils, average, england=None) -> _Areas:
     spec = design.spec
     ledger = survey_return.ledger
     in_ledger = codes_of(ledger.loc[~ledger["reason"].isin(_NO_COUNCIL), spec.council_column], None)[1]
@@ -142,6 +142,15 @@ def _areas(design, survey_return, councils, average) -> _Areas:
                            named(absent, "council_name", "council")]).astype(object)
     kind = np.repeat(np.array(["council", "average", "england", "region", "absent"]), [P, A, 1, R, X])
     available = np.concatenate([np.ones(P + A + 1, bool), in_region.any(axis=1), np.zeros(X, bool)])
+    if getattr(design, "coverage", None) is not None:
+        # England and regions as the ASCOF tables publish them (fit.py rules 5-6): "[x]" for a return of one
+        # council (its England would be that council), named "(partial: ...)" where built from part of the country
+        levels = [level for level, _ in area_levels(design, england)]
+        available[kind == "england"] &= "england" in levels
+        available[kind == "region"] &= "region" in levels
+        labels = design.coverage.names(levels)
+        name = np.array([labels.get(o, n) if k in ("england", "region") and a else n
+                         for o, n, k, a in zip(ons, name, kind, available)], dtype=object)
     return _Areas(code, ons, name, kind, available, M, participating)
 
 
@@ -253,7 +262,7 @@ def _value_parts(counts, stats, j, v, is_total, what: str, row_labels: np.ndarra
 # ------------------------------------------------------------------------------------------- the builder
 
 class _Annex:
-    def __init__(self, design, survey_return, councils, average):
+    def __init__(self, design, survey_return, councils, average, england=None):
         if survey_return is None:
             survey_return = getattr(design, "survey_return", None)
         if survey_return is None or getattr(survey_return, "ledger", None) is None:
@@ -262,7 +271,7 @@ class _Annex:
         self.layout = annex_layout()
         self.variables, self.values, self.blocks = annex_questions(self.spec, design.data)
         self.counts = Counts(design, self.variables, self.values)
-        self.areas = _areas(design, survey_return, councils, average)
+        self.areas = _areas(design, survey_return, councils, average, england)
 
     # ---- T1a, T1b, T5
     def area_sheets(self) -> list[PublishedSheet]:
@@ -511,7 +520,13 @@ def _rate_column(spec, name: str):
     return None, None
 
 
-def annex_sheets(design, survey_return, councils=None, average=None) -> list[PublishedSheet]:
+def annex_notes() -> list[str]:
+    """The numbered notes the annex tables cite as "[note N]", in order (note 1 first)."""
+    notes = annex_layout()["notes"]
+    return [str(notes[k]).strip() for k in sorted(notes)]
+
+
+def annex_sheets(design, survey_return, councils=None, average=None, england=None) -> list[PublishedSheet]:
     """NHS Digital's annex tables for a weighted ASCS return, one ``PublishedSheet`` each, in the annex's order:
     Contents, Notes, T1a, T1b, T2a, T2b, T3a, T3b, T4, T5, T6.
 
@@ -520,13 +535,14 @@ def annex_sheets(design, survey_return, councils=None, average=None) -> list[Pub
     region_code, region_name, ons_code``; default the design's): its regions get rows, and its councils not in
     the return are listed with "[x]". ``average`` is the average row: None for every council of the return
     ("18 CASSR Average" for 18), a name for that group, a list of council codes, or {name: codes} for several.
-    T2, T3 and T6 cover every council of the return (as NHS Digital's do), T2 and T3 with the average group(s)
+    ``england`` as for ``ascof``: the England and region rows are "[x]" for a return of one council unless True,
+    and an area built from part of the country is named so (fit.py rules 5-6). T2, T3 and T6 cover every council of the return (as NHS Digital's do), T2 and T3 with the average group(s)
     as their first rows. T4's survey rate counts the ledger's sampled rows (every row with a known council) and
     its respondents; a question's rate, and T6, the respondents the design holds (those with a stratum and a
     population: NHS Digital also count respondents without a stratum in T4, and non-respondents' recorded
     demographics in T6, which a validated return does not keep).
     """
-    annex = _Annex(design, survey_return, councils, average)
+    annex = _Annex(design, survey_return, councils, average, england)
     t1a, t1b, t5 = annex.area_sheets()
     t2a, t2b = annex.demographic_sheets()
     t3a, t3b = annex.response_sheets()

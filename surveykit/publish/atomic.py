@@ -6,7 +6,8 @@ folder: every file is written into a fresh folder beside ``--out`` (``.results.n
 them are written is the old folder moved aside, the new one renamed into its place and the old one deleted.
 So ``ascof.csv`` never sits beside an older ``run.json``, and plots from an earlier run never survive into a
 later one. If a run dies between the two renames, the next run puts the previous folder back before it starts.
-``check_out`` refuses an output path that cannot be a folder before any work is done.
+``check_out`` refuses an output path that cannot be a folder before any work is done; ``recover`` is that
+repair, which ``run`` makes before anything else.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class OutputFolder:
     def __enter__(self) -> Path:
         parent = self.out.parent
         parent.mkdir(parents=True, exist_ok=True)
-        _recover(self.out)
+        recover(self.out)
         try:
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}{_NEW}", dir=parent))
         except OSError as exc:
@@ -127,9 +128,14 @@ class OutputFolder:
         return False
 
 
-def _recover(out: Path) -> None:
-    """Undo what a run killed mid-swap left: the previous folder back in place, stray new folders removed."""
+def recover(out) -> None:
+    """Undo what a run killed mid-swap left: the previous folder back in place, stray new folders removed.
+    Safe to call at any time (``run`` calls it before any work, so a killed run never leaves ``--out``
+    missing for longer than the next run's first moment)."""
+    out = Path(out)
     parent = out.parent
+    if not parent.is_dir():
+        return
     olds = sorted(parent.glob(f".{out.name}{_OLD}*"), key=lambda p: p.stat().st_mtime)
     if olds and not out.exists():
         os.rename(olds[-1], out)

@@ -46,6 +46,14 @@ def unique(header: list[str]) -> list[str]:
     return out
 
 
+def shown_value(value, limit: int = 40) -> str:
+    """A cell's value quoted for a one-line message: a 400-digit number is cut, and says how long it was."""
+    text = " ".join(str(value).split())
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit - 10] + "…") + f" ({len(str(value)):,} characters)"
+
+
 @contextlib.contextmanager
 def unreadable(path, what):
     """Turn a parsing library's exception on damaged input into one SurveyKitError naming the file."""

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import SurveyKitError
-from surveykit.read.cells import BadCells, as_number, standard_header
+from surveykit.problems import CONTROL, visible
+from surveykit.read.cells import BadCells, as_number, shown_value, standard_header
 from surveykit.read.tables import read_table
 
 COUNCIL_HEADERS = ("council", "councilcode", "lacode", "cassr", "cassrcode", "la", "code")
@@ -31,6 +32,8 @@ def read_population(path) -> pd.DataFrame:
     """Long table ``council, stratum, population, sample`` plus ``population_<name>`` per sub-population."""
     table, rows = read_table(path)
     council_col = find(table.columns, COUNCIL_HEADERS)
+    if council_col is not None and not len(table):
+        raise SurveyKitError("the population table has a header but no councils", file=path)
     if council_col is None:
         raise SurveyKitError(f"no council code column (expected one headed one of {', '.join(COUNCIL_HEADERS)})",
                              file=path)
@@ -126,9 +129,13 @@ def whole_numbers(values: pd.Series, path, rows, column: str, *, blank_ok: bool)
     bad = BadCells(str(path))
     number = as_number(values, np.asarray(rows), column, bad)
     if bad.found:
-        at, _, shown, _ = bad.found[0]
-        raise SurveyKitError(f"{shown[0]!r} is not a whole number of people (0 or more)", file=path,
-                             row=int(at[0]), column=column, value=shown[0])
+        at, _, shown, why = bad.found[0]
+        what = "not a whole number of people (0 or more)"
+        if why.startswith("not a usable"):
+            infinite = str(shown[0]).strip().lower().lstrip("+-") in ("inf", "infinity")
+            what = "infinite, not a number of people" if infinite else "far too large for a number of people"
+        raise SurveyKitError(f"{shown_value(shown[0])} is {what}", file=path, row=int(at[0]), column=column,
+                             value=shown[0])
     blank = number.isna().to_numpy()
     if not blank_ok and blank.any():
         first = int(np.flatnonzero(blank)[0])
@@ -137,7 +144,7 @@ def whole_numbers(values: pd.Series, path, rows, column: str, *, blank_ok: bool)
     wrong = ~blank & ((number < 0) | (number != np.round(number))).to_numpy()
     if wrong.any():
         first = int(np.flatnonzero(wrong)[0])
-        raise SurveyKitError(f"{values.iloc[first]!r} is not a whole number of people (0 or more)",
+        raise SurveyKitError(f"{shown_value(values.iloc[first])} is not a whole number of people (0 or more)",
                              file=path, row=int(rows[first]), column=column, value=values.iloc[first])
     return number.astype("Int64")
 
@@ -148,6 +155,11 @@ def _council_codes(table: pd.DataFrame, column: str, path, rows) -> pd.Series:
     if blank.any():
         first = int(np.flatnonzero(blank)[0])
         raise SurveyKitError("blank council code", file=path, row=int(rows[first]), column=column)
+    invisible = codes.astype("str").str.contains(CONTROL, regex=True).to_numpy()
+    if invisible.any():
+        first = int(np.flatnonzero(invisible)[0])
+        raise SurveyKitError(f"council code {shown_value(visible(codes.iloc[first]))} holds a control character",
+                             file=path, row=int(rows[first]), column=column)
     return codes
 
 
@@ -155,5 +167,6 @@ def no_duplicates(keys: pd.Series, path, rows, column, what="council") -> None:
     dup = keys.duplicated().to_numpy()
     if dup.any():
         first = int(np.flatnonzero(dup)[0])
-        raise SurveyKitError(f"the same {what} appears twice", file=path, row=int(rows[first]), column=column,
-                             value=keys.iloc[first])
+        shown = shown_value(str(keys.iloc[first]).replace("\x1f", " stratum "))
+        raise SurveyKitError(f"the same {what} appears twice ({shown})", file=path, row=int(rows[first]),
+                             column=column, value=keys.iloc[first])

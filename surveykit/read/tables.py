@@ -41,7 +41,7 @@ def read_table(path) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def _first_sheet(path: Path):
-    check_workbook(path)
+    check_workbook(path, first_sheet=True)
     book = open_workbook(path)
     if not book.sheet_names:
         raise SurveyKitError("the workbook has no sheets", file=path)
