@@ -26,6 +26,7 @@ from surveykit.problems import CONTROL, visible
 from surveykit.questionnaire import available_specs, load_spec
 from surveykit.questions import question_tables
 from surveykit.read import file_checksum, read_councils, read_population, read_raw
+from surveykit.read.contained import Alongside
 from surveykit.resources import bundled_path
 from surveykit.results import area_levels, ascof
 from surveykit.publish.rules import publish_ascof, publish_questions
@@ -152,18 +153,10 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
         if plots:
             omitted["plots"] = "funnel and caterpillar plots compare councils with England, which this run has not"
             plots = False
-    results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci, framework=framework,
-                   england=england)
-    questions = step("question tables", question_tables, design, england=england)
-    annex = None
-    if spec.survey == "ascs":
-        annex = step("annex tables", annex_sheets, design, ret, lookup, _annex_average(average), england)
-    else:
+    has_annex = spec.survey == "ascs"
+    if not has_annex:
         omitted["annex.xlsx"] = ("surveykit builds the ASCS's annex tables (T1a-T6) only; the SACE's answers by "
                                  "area are results.xlsx's 'Answers by area' and 'Margins of error' sheets")
-
-    published = publish_ascof(results)
-    published_q = publish_questions(questions)
     summary = ret.summary()
     excluded = {k.removeprefix("excluded: "): int(v) for k, v in summary.items() if k.startswith("excluded")}
     options = {**options, "population_used": ret.population_source, "lonely": design.lonely,
@@ -184,33 +177,54 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
            "problems": int(len(ret.problems)), "errors": errors,
            "exit_status": EXIT_PROBLEMS if errors else EXIT_CLEAN,
            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
-    def write_all(folder: Path):
-        write_csv(published, folder / "ascof.csv")
-        write_csv(published_q, folder / "questions.csv")
-        write_csv(ret.ledger, folder / "ledger.csv")
-        write_csv(ret.problems, folder / "problems.csv")
-        notes = {"input_file": str(return_path), "checksum": raw.checksum, "options": options,
-                 "created": run["created"]}
-        answers = published_q if annex is None else None
-        write_workbook(_sheets(published, answers, ret, lookup, run["coverage"]["partial"]),
-                       folder / "results.xlsx", notes=notes,
-                       title=f"{spec.title}: ASCOF measures" + (" and answers" if annex is None else ""))
-        if annex is not None:   # the annex's own Contents and Notes are the workbook's
-            write_workbook(_shown(annex[2:], ()), folder / "annex.xlsx", notes=notes,
-                           title=f"{spec.title}: annex tables", numbered_notes=annex_notes())
-        if plots:
-            from surveykit.plots import write_plots
-            write_plots(results, spec, folder / "plots", spine_councils=spine, progress=not quiet)
+    notes = {"input_file": str(return_path), "checksum": raw.checksum, "options": options, "created": run["created"]}
 
     with OutputFolder(out) as folder:
-        step("write tables", write_all, folder)
+        # the annex (tables and workbook) is the largest single piece: made in a child beside the rest
+        annex = (Alongside(_write_annex, design, ret, lookup, _annex_average(average), england,
+                           folder / "annex.xlsx", notes, f"{spec.title}: annex tables", what="the annex tables")
+                 if has_annex else None)
+        try:
+            results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci, framework=framework,
+                           england=england)
+            questions = step("question tables", question_tables, design, england=england)
+            published, published_q = publish_ascof(results), publish_questions(questions)
+
+            def write_all():
+                write_csv(published, folder / "ascof.csv")
+                write_csv(published_q, folder / "questions.csv")
+                write_csv(ret.ledger, folder / "ledger.csv")
+                write_csv(ret.problems, folder / "problems.csv")
+                write_workbook(_sheets(published, None if has_annex else published_q, ret, lookup,
+                                       run["coverage"]["partial"]), folder / "results.xlsx", notes=notes,
+                               title=f"{spec.title}: ASCOF measures" + ("" if has_annex else " and answers"))
+                if plots:
+                    from surveykit.plots import write_plots
+                    write_plots(results, spec, folder / "plots", spine_councils=spine, progress=not quiet)
+
+            step("write tables", write_all)
+            if annex is not None:
+                own = step("annex tables and annex.xlsx (waited for)", annex.result)
+                step.times["annex tables and annex.xlsx (alongside)"] = own
+        except BaseException:
+            if annex is not None:
+                annex.cancel()
+            raise
         run["seconds"] = round(step.total, 2)
         run["step_seconds"] = step.times
         atomic_write(folder / "run.json", lambda tmp: Path(tmp).write_text(json.dumps(run, indent=2)))
     if not quiet:
         _print_summary(run, out)
     return run
+
+
+def _write_annex(design, ret, lookup, average, england, path, notes, title) -> float:
+    """NHS Digital's annex tables written to ``path`` (their Contents and Notes are the workbook's own); the
+    seconds it took."""
+    start = time.perf_counter()
+    sheets = annex_sheets(design, ret, lookup, average, england)
+    write_workbook(_shown(sheets[2:]), path, notes=notes, title=title, numbered_notes=annex_notes())
+    return round(time.perf_counter() - start, 3)
 
 
 def _annex_average(average):

@@ -29,6 +29,19 @@ def _digests(folder: Path) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _workers() -> set[int]:
+    """Processes of surveykit's command line now running (a killed run's workers would be among them)."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if b"surveykit.cli" in (proc / "cmdline").read_bytes():
+                    found.add(int(proc.name))
+            except OSError:
+                pass
+    return found
+
+
 def _leftovers(parent: Path, name: str) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
 
@@ -56,6 +69,7 @@ def test_a_run_killed_mid_write_leaves_the_previous_folder_whole_and_the_next_ru
 
     rng = random.Random(9)
     for step in ("write tables", "write tables", "ASCOF measures"):   # killed while writing, and before
+        workers_before = _workers()
         proc = subprocess.Popen(_command(national, out, "logit"), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 env=_env())
         seen = b""
@@ -67,13 +81,16 @@ def test_a_run_killed_mid_write_leaves_the_previous_folder_whole_and_the_next_ru
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert proc.returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 0.5   # the kernel kills them at once; the annex would take seconds
+        while _workers() - workers_before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _workers() - workers_before, "a worker outlived the killed run"
         # the folder is the previous run's, file for file; what the killed run wrote is only a hidden new-folder
         assert _digests(out) == before
         left = _leftovers(tmp_path, "results")
-        if step == "write tables":   # the new folder exists from before that step starts: it is left aside
-            assert len(left) == 1 and left[0].startswith(".results.new-"), left
-        else:
-            assert left == []
+        # the new folder exists from before the estimates (the annex is written into it alongside them): it is
+        # left aside, and the annex's worker died with the run
+        assert len(left) == 1 and left[0].startswith(".results.new-"), left
 
     again = subprocess.run(_command(national, out, "logit") + ["--quiet"], capture_output=True, text=True, env=_env())
     assert again.returncode == 0, again.stderr
