@@ -85,7 +85,9 @@ def _check_written(folder: Path, code: str) -> None:
         command = command.split(" #")[0]
         for out in re.findall(r"^surveykit (?:run|demo) .*--out (\S+)", command):
             for name in _outputs_table():
-                if name != "plots/" or "--plots" in command:
+                if name == "annex.xlsx" and "--survey sace" in command:     # the ASCS's annex only
+                    assert not (folder / out / name).exists(), f"{command}: an annex for the SACE"
+                elif name != "plots/" or "--plots" in command:
                     assert (folder / out / name.rstrip("/")).exists(), f"{command}: no {out}{name}"
             for council in " ".join(re.findall(r"--spine ((?:\d+ ?)+)", command)).split():
                 assert (folder / out / "plots" / f"spine-{council}.png").is_file(), council
