@@ -217,6 +217,21 @@ def _colour(verdicts):
     return [VERDICT_COLOURS.get(v, NEUTRAL) for v in verdicts]
 
 
+def _rows_figure(width, left, right, title, handles, caption, count):
+    """A figure of one row per council (caterpillar, dumbbell): its height from the title, the rows, the legend
+    and the caption. (figure, axes, legend columns, caption lines, ticks on top?, caption height)."""
+    ncol = _legend_columns([h.get_label() for h in handles], width - 2 * MARGIN, 7)
+    legend_height = _lines_height(-(-len(handles) // ncol), 7) + 0.1
+    lines = _caption_lines(caption, width)
+    caption_height = _lines_height(len(lines), CAPTION_SIZE)
+    ticks_on_top = count > 40   # a long list gets its scale above as well as below
+    top = 0.15 + _lines_height(len(title), TITLE_SIZE) + 0.1 + (0.3 if ticks_on_top else 0.0)
+    bottom = 0.5 + legend_height + 0.1 + caption_height + 0.08
+    fig = _new_figure(width, top + _rows_height(max(count, 1)) + bottom)
+    return fig, _place_axes(fig, left=left, right=right, top=top, bottom=bottom), ncol, lines, ticks_on_top, \
+        caption_height
+
+
 def _new_figure(width, height):
     fig = Figure(figsize=(width, height), dpi=150)
     fig.patch.set_facecolor("white")
@@ -478,15 +493,8 @@ def caterpillar_plot(results, measure, *, measure_name=None, breakdown="total", 
     if len(england):
         england_label = f"England {number_text(england['estimate'].iloc[0], d)}{_units(kind)} (shaded: 95% CI)"
         handles.append(Line2D([], [], color=OKABE_ITO["black"], label=england_label))
-    ncol = _legend_columns([h.get_label() for h in handles], width - 2 * MARGIN, 7)
-    legend_height = _lines_height(-(-len(handles) // ncol), 7) + 0.1
-    lines = _caption_lines(caption, width)
-    caption_height = _lines_height(len(lines), CAPTION_SIZE)
-    ticks_on_top = count > 40
-    top = 0.15 + _lines_height(len(title), TITLE_SIZE) + 0.1 + (0.3 if ticks_on_top else 0.0)
-    bottom = 0.5 + legend_height + 0.1 + caption_height + 0.08
-    fig = _new_figure(width, top + _rows_height(count) + bottom)
-    ax = _place_axes(fig, left=left, right=right, top=top, bottom=bottom)
+    fig, ax, ncol, lines, ticks_on_top, caption_height = _rows_figure(width, left, right, title, handles, caption,
+                                                                      count)
 
     y = np.arange(count)
     colours = _colour(councils["verdict"])
@@ -642,15 +650,8 @@ def dumbbell_plot(change, measure, *, measure_name=None, area_level="council", b
                Line2D([], [], color=VERDICT_COLOURS["increase"], label="Significant increase"),
                Line2D([], [], color=NEUTRAL, label="No significant change"),
                Line2D([], [], color=VERDICT_COLOURS["decrease"], label="Significant decrease")]
-    ncol = _legend_columns([h.get_label() for h in handles], width - 2 * MARGIN, 7)
-    legend_height = _lines_height(-(-len(handles) // ncol), 7) + 0.1
-    lines = _caption_lines(caption, width)
-    caption_height = _lines_height(len(lines), CAPTION_SIZE)
-    ticks_on_top = count > 40
-    top = 0.15 + _lines_height(len(title), TITLE_SIZE) + 0.1 + (0.3 if ticks_on_top else 0.0)
-    bottom = 0.5 + legend_height + 0.1 + caption_height + 0.08
-    fig = _new_figure(width, top + _rows_height(max(count, 1)) + bottom)
-    ax = _place_axes(fig, left=left, right=right, top=top, bottom=bottom)
+    fig, ax, ncol, lines, ticks_on_top, caption_height = _rows_figure(width, left, right, title, handles, caption,
+                                                                      count)
 
     y = np.arange(count)
     colours = _colour(usable["significance_95"])
