@@ -676,3 +676,25 @@ def test_national_build_is_fast():
     # a guard against a loop per council or group creeping in, not a benchmark (benchmarks/bench_annex.py):
     # about 0.3 s on the 2-core workplace machine (best of 5), up to a few times that when its cores are busy
     assert elapsed < 15.0, elapsed
+
+
+def test_england_rows_follow_the_run_one_council_gets_none_unless_asked(small):
+    """fit.py rule 6, as the ASCOF tables apply it: a return of one council has no England of its own (its
+    England would be that council), so the annex's England and region rows are "[x]"; england=True asks for
+    them, england=False withholds them whatever the return."""
+    def england_and_regions(sheets):
+        frame = sheets["T1a - Answers by Council"].frame
+        rows = frame[frame["ons_code"].str.match(r"E92|E12")]
+        return rows.iloc[:, 3:]
+
+    ret, design, sheets = small
+    assert not (england_and_regions(sheets).iloc[:2] == "[x]").all(axis=1).any()   # England, North East
+    withheld = {s.name: s for s in annex_sheets(design, ret, councils=LOOKUP, england=False)}
+    assert (england_and_regions(withheld) == "[x]").all().all()
+
+    one, one_design = _synthetic("2025-26", councils=1, respondents=200, seed=5)
+    lookup = synthetic_councils().iloc[:1]
+    alone = {s.name: s for s in annex_sheets(one_design, one, councils=lookup)}
+    assert (england_and_regions(alone) == "[x]").all().all()
+    asked = {s.name: s for s in annex_sheets(one_design, one, councils=lookup, england=True)}
+    assert not (england_and_regions(asked) == "[x]").any().any()

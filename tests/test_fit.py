@@ -203,6 +203,9 @@ def test_one_council_gets_council_rows_only_unless_england_is_asked_for(inputs, 
     assert set(pd.read_csv(out / "questions.csv", dtype=str)["area_level"]) == {"council"}
     run = json.loads((out / "run.json").read_text())
     assert "a return of one council" in run["omitted"]["England and region rows"]
+    t1a = openpyxl.load_workbook(out / "annex.xlsx", read_only=True)["T1a - Answers by Council"]
+    england = next(r for r in t1a.iter_rows(values_only=True) if r[1] == "E92000001")
+    assert set(england[3:]) - {None} == {"[x]"}       # the annex has no England either
     page = write_report(out).read_text()
     assert "No England or regional figures in this run: a return of one council" in page
     assert "No regional figures in this run: a return of one council" in page

@@ -129,7 +129,7 @@ def _areas(design, survey_return, councils, average, england=None) -> _Areas:
                  == part["region_code"].to_numpy(dtype=object)[None, :]).astype(float)
     M = np.vstack([np.eye(P), is_in, np.ones((1, P)), in_region, np.zeros((len(absent), P))])
     A, R, X = len(averages), len(regions), len(absent)
-    england = annex_layout()["areas"]["england"]
+    england_name = annex_layout()["areas"]["england"]
 
     def named(frame, name, code):   # a name, or the code where the lookup has none
         return np.where(frame[name] != "", frame[name], frame[code])
@@ -137,7 +137,7 @@ def _areas(design, survey_return, councils, average, england=None) -> _Areas:
     code = np.concatenate([part["council"], [""] * (A + 1 + R), absent["council"]]).astype(object)
     ons = np.concatenate([part["ons_code"], [""] * A, [ENGLAND[0]], regions["region_code"],
                           absent["ons_code"]]).astype(object)
-    name = np.concatenate([named(part, "council_name", "council"), [g for g, _ in averages], [england],
+    name = np.concatenate([named(part, "council_name", "council"), [g for g, _ in averages], [england_name],
                            named(regions, "region_name", "region_code"),
                            named(absent, "council_name", "council")]).astype(object)
     kind = np.repeat(np.array(["council", "average", "england", "region", "absent"]), [P, A, 1, R, X])
