@@ -452,3 +452,13 @@ def test_sections_get_heading_rows_and_blocks_span_their_columns(tmp_path):
     assert [ws.cell(header + 2, c).value for c in (2, 3)] == [40.25, 400]
     assert ws.cell(header + 2, 2).number_format == "0.0" and ws.cell(header + 6, 3).value == 700
     assert ws.auto_filter.ref == f"A{header}:C{header + 6}"
+
+
+def test_areas_are_ordered_england_regions_then_councils_by_number():
+    from surveykit.publish.ascof_tables import area_columns
+
+    published = pd.DataFrame({"area_level": ["council", "council", "england", "council", "region"],
+                              "area_code": ["1000", "102", "E92000001", "99", "E12000001"],
+                              "area_name": ["Thousand", "Longcester", "England", "Ninety-nine", "North East"]})
+    areas, _ = area_columns(published)
+    assert [code for _, code in areas.index] == ["E92000001", "E12000001", "99", "102", "1000"]

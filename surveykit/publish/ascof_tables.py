@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from surveykit.publish.annex_counts import natural_order
 from surveykit.publish.rules import note_ref, publish_ascof, publishing_rules
 from surveykit.measures import shown_codes
 from surveykit.publish.sheet import Block, PublishedSheet
@@ -30,14 +31,6 @@ PROBLEM_ROWS = 10_000   # the workbook lists this many problems at most; problem
 
 # -------------------------------------------------------------------------------------------- areas
 
-def _natural(codes: pd.Series) -> pd.Series:
-    """Sort key for area codes: numerically where every code is a number ("102" before "1000")."""
-    text = codes.astype("str")
-    if len(text) and text.str.fullmatch(r"\d+").all():
-        return text.str.len() * 10**12 + pd.to_numeric(text) % 10**12
-    return text
-
-
 def area_columns(published: pd.DataFrame, councils: pd.DataFrame | None = None):
     """The areas of a published table in the order the tables show them, and their identifying columns.
 
@@ -49,9 +42,9 @@ def area_columns(published: pd.DataFrame, councils: pd.DataFrame | None = None):
     labels = publishing_rules()["labels"]
     keys = published[["area_level", "area_code", "area_name"]].astype("str").drop_duplicates(
         ["area_level", "area_code"])
-    rank = keys["area_level"].map({"england": 0, "region": 1, "council": 2}).fillna(3)
-    keys = keys.assign(_rank=rank.to_numpy(), _code=_natural(keys["area_code"]).to_numpy())
-    keys = keys.sort_values(["_rank", "_code"], kind="stable").drop(columns=["_rank", "_code"])
+    rank = keys["area_level"].map({"england": 0, "region": 1, "council": 2}).fillna(3).tolist()
+    codes = keys["area_code"].tolist()   # by code within each level, numbers as numbers: 99, 102, 1000
+    keys = keys.iloc[sorted(range(len(keys)), key=lambda i: (rank[i], natural_order(codes[i])))]
     council = (keys["area_level"] == "council").to_numpy()
     areas = pd.DataFrame({"area_type": keys["area_level"].map(AREA_TYPES).fillna(keys["area_level"]).to_numpy()},
                          index=pd.MultiIndex.from_frame(keys[["area_level", "area_code"]]))
