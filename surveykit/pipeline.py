@@ -8,7 +8,6 @@ fresh folder that replaces ``--out`` whole at the end (publish/atomic.py).
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from dataclasses import replace
@@ -22,7 +21,7 @@ from surveykit.errors import SurveyKitError, command_guard
 from surveykit.fit import check_shape
 from surveykit.publish.atomic import OutputFolder, atomic_write, check_out, recover
 from surveykit.publish.csv import write_csv
-from surveykit.problems import CONTROL, visible
+from surveykit.problems import INVISIBLE, visible
 from surveykit.questionnaire import available_specs, load_spec
 from surveykit.questions import question_tables
 from surveykit.read import file_checksum, read_councils, read_population, read_raw
@@ -278,32 +277,32 @@ def _sheets(published: pd.DataFrame, published_q, ret, councils=None, partial=()
     """results.xlsx: one sheet per ASCOF measure, the answers by area and their margins of error where there is
     no annex to hold them (the SACE; the ASCS's are annex.xlsx's T1a and T5), then data quality."""
     answers = [] if published_q is None else answers_sheets(published_q, ret.spec, councils)
-    return _shown([*ascof_sheets(published, ret.spec, councils), *answers, *data_quality_sheets(ret)], partial)
+    figures = _shown([*ascof_sheets(published, ret.spec, councils), *answers], partial)
+    return [*figures, *_shown(data_quality_sheets(ret))]
 
 
 def _shown(sheets: list, partial=()) -> list:
     """Sheets as a spreadsheet can hold them: text from the user's files with a control character in it (a
-    council name in the lookup) shown escaped, and areas built from part of the country named on a line under
-    each title of figures."""
+    council name in the lookup) shown escaped; and, given areas built from part of the country, a line under
+    each title naming them."""
     note = [visible(f"Built from part of the country (see Problems): {'; '.join(partial)}.")] if partial else []
     out = []
     for sheet in sheets:
         frame = sheet.frame
         text = [c for c in frame.columns if sheet.formats.get(c, "text") == "text"      # text columns only
-                and frame[c].map(lambda v: isinstance(v, str) and bool(re.search(CONTROL, v))).any()]
+                and frame[c].map(lambda v: isinstance(v, str) and bool(INVISIBLE.search(v))).any()]
         if text:
             frame = frame.assign(**{c: frame[c].map(lambda v: visible(v) if isinstance(v, str) else v)
                                     for c in text})
         lines = [visible(line) for line in sheet.lines]
-        if note and sheet.name not in ("Ledger summary", "Problems"):
-            lines = lines[:1] + note + lines[1:] if lines else note
-        out.append(replace(sheet, frame=frame, lines=lines, title=visible(sheet.title)))
+        out.append(replace(sheet, frame=frame, lines=lines[:1] + note + lines[1:], title=visible(sheet.title)))
     return out
 
 
 def _print_summary(run: dict, out: Path) -> None:
     """What was read and used, where each output is, and what the exit status means."""
     out = Path(out)
+    annex = "annex.xlsx" not in (run.get("omitted") or {})
     lines = [f"surveykit {run['version']}: {run['survey'].upper()} {run['year']} from {run['input']}",
              f"  rows read {run['rows_read']}, used {run['rows_used']}"]
     if run.get("empty_form_rows"):
@@ -321,10 +320,9 @@ def _print_summary(run: dict, out: Path) -> None:
                (str(out / "questions.csv"), "the weighted answers to every question"),
                (str(out / "ledger.csv"), "one row per input row: used, or why not"),
                (str(out / "problems.csv"), "every problem found, with file, row and column"),
-               (str(out / "results.xlsx"), "the ASCOF measures" + ("" if (out / "annex.xlsx").exists()
-                                                                   else ", the answers") + " and data quality, "
-                                           "with method and options")]
-    if (out / "annex.xlsx").exists():
+               (str(out / "results.xlsx"), "the ASCOF measures" + ("" if annex else ", the answers")
+                                           + " and data quality, with method and options")]
+    if annex:
         outputs.append((str(out / "annex.xlsx"), "NHS Digital's annex tables T1a-T6: the answers by council, "
                                                  "group and answer, response rates"))
     outputs.append((str(out / "run.json"), "this summary: counts, options, timings"))

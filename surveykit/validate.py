@@ -28,7 +28,6 @@ import pandas as pd
 
 from surveykit.errors import SurveyKitError
 from surveykit.fit import check_shape, council_problems
-from surveykit.problems import COLUMNS as PROBLEM_COLUMNS  # noqa: F401 - re-exported for older callers
 from surveykit.problems import Problems, format_values
 
 # Ledger reasons, in the order they take precedence when a row has several.

@@ -6,6 +6,8 @@ prefixed with ``'``; numbers are written as numbers.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from surveykit.publish.atomic import atomic_write

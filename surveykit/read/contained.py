@@ -93,10 +93,7 @@ def run_all(jobs, workers: int = 1, on_done=None) -> list[Outcome]:
         for conn in ready:
             i, proc, _ = running.pop(conn)
             _, _, file, what = jobs[i]
-            try:
-                status, payload = pickle.loads(_received(conn.recv_bytes()))
-            except (EOFError, OSError, pickle.UnpicklingError):
-                status, payload = "crashed", None
+            status, payload = _receive(conn)
             conn.close()
             proc.join()
             outcomes[i] = _outcome(status, payload, proc.exitcode, file, what)
@@ -126,9 +123,7 @@ class Alongside:
                 warnings.simplefilter("ignore")
                 return self.fn(*self.args)
         try:
-            status, payload = pickle.loads(_received(self.conn.recv_bytes()))
-        except (EOFError, OSError, pickle.UnpicklingError):
-            status, payload = "crashed", None
+            status, payload = _receive(self.conn)
         finally:
             self.conn.close()
             self.proc.join()
@@ -204,6 +199,14 @@ def _by_file(data: bytes) -> bytes:
     except OSError:
         return b"P" + data
     return b"F" + os.fsencode(name)
+
+
+def _receive(conn) -> tuple:
+    """(status, payload) the child sent; ("crashed", None) when it died before sending."""
+    try:
+        return pickle.loads(_received(conn.recv_bytes()))
+    except (EOFError, OSError, pickle.UnpicklingError):
+        return "crashed", None
 
 
 def _received(message: bytes) -> bytes:
