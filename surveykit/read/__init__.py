@@ -23,7 +23,7 @@ from surveykit.read.councils import read_councils
 from surveykit.read.csv import read_csv
 from surveykit.read.detect import WORKBOOK_SUFFIXES, detect_format, file_checksum
 from surveykit.read.excel_return import WorkbookReturn, read_workbook
-from surveykit.read.folder import FILE_COLUMNS, folder_checksum, read_folder
+from surveykit.read.folder import FILE_COLUMNS, file_row, folder_checksum, read_folder
 from surveykit.read.population import read_population
 from surveykit.read.spss import read_spss
 
@@ -61,8 +61,10 @@ def read_raw(path, spec, *, progress=None) -> RawReturn:
         result = read_workbook(path, spec)
         found = problem_list.Problems()
         _workbook_problems(result, path.name, found)
-        return RawReturn(result.data, str(path), {}, spec.survey, spec.year, file_checksum(path), found.frame(),
-                         result.population, result.empty_form_rows, _files_table([(path, result)]))
+        checksum = file_checksum(path)
+        files = pd.DataFrame([file_row(path, result, checksum)], columns=FILE_COLUMNS)
+        return RawReturn(result.data, str(path), {}, spec.survey, spec.year, checksum, found.frame(),
+                         result.population, result.empty_form_rows, files)
     reader = read_spss if kind == "spss" else read_csv
     data, labels, bad = reader(path, spec)
     found = problem_list.Problems()
@@ -73,14 +75,14 @@ def read_raw(path, spec, *, progress=None) -> RawReturn:
 def _workbook_problems(result: WorkbookReturn, file: str, found) -> None:
     result.bad.report(found)
     for rule, row, column, value, message in result.notes:
-        found.add(rule, [file], [row], column, [value], [message])
+        found.one(rule, file, message, row=row, column=column, value=value)
 
 
 def _from_folder(folder: Path, spec, progress) -> RawReturn:
     read, files, skipped = read_folder(folder, spec, progress)
     found = problem_list.Problems()
-    for file, reason, _ in skipped:
-        found.add("unreadable return", [file.name], [None], "", [None], [f"workbook left out: {reason}"])
+    for file, reason in skipped:
+        found.one("unreadable return", file.name, f"workbook left out: {reason}", column="")
     for file, result in read:
         _workbook_problems(result, file.name, found)
     if not read:
@@ -97,7 +99,3 @@ def _from_folder(folder: Path, spec, progress) -> RawReturn:
                      population, int(sum(r.empty_form_rows for _, r in read)), files)
 
 
-def _files_table(read) -> pd.DataFrame:
-    rows = [[f.name, r.council, r.council_name, len(r.data), r.empty_form_rows, "read", "", file_checksum(f)]
-            for f, r in read]
-    return pd.DataFrame(rows, columns=FILE_COLUMNS)

@@ -168,8 +168,14 @@ def cell_text(value):
     return str(value)
 
 
-def finish(frame: pd.DataFrame, spec, rows: np.ndarray, headers: dict, file_name: str, bad: BadCells,
-           keep_blank_rows: bool = False) -> pd.DataFrame:
+def stripped_text(value) -> str:
+    """One cell as text without surrounding spaces; "" for an empty cell (a header, a Sign Off Sheet cell)."""
+    text = cell_text(value) if value not in ("", None) else ""
+    return "" if text is None else str(text).strip()
+
+
+def finish(frame: pd.DataFrame, spec, rows: np.ndarray, headers: dict, file_name: str,
+           bad: BadCells) -> pd.DataFrame:
     """Canonical dtypes and order, wholly empty rows dropped, ``_file`` and ``_row`` added.
 
     ``headers``: canonical name -> header as written in the file (named in problems)."""
@@ -187,8 +193,6 @@ def finish(frame: pd.DataFrame, spec, rows: np.ndarray, headers: dict, file_name
                            index=frame.index, copy=False)
     ordered["_file"] = pd.Series(file_name, index=frame.index, dtype="str")
     ordered["_row"] = np.asarray(rows).astype("int64")
-    if keep_blank_rows:
-        return ordered.reset_index(drop=True)
     filled = ordered.drop(columns=["_file", "_row"]).notna()
     keep = filled.any(axis=1).to_numpy(copy=True) if len(filled.columns) else np.zeros(len(ordered), dtype=bool)
     keep |= np.isin(ordered["_row"].to_numpy(), bad.rows())   # a row whose only cell was bad is still a row
@@ -210,8 +214,7 @@ def finish_block(block: np.ndarray, columns: list[str], spec, rows: np.ndarray, 
     for j, name in enumerate(columns):
         col = spec.columns[name]
         if col.kind == "string":
-            values = [None if v is None else cell_text(v) for v in block[:, j]]
-            out[name] = as_text(pd.Series(values, dtype=object))
+            out[name] = as_text(pd.Series(block[:, j], dtype=object))   # as_text runs cell_text on each cell
             continue
         x = numbers[:, j]
         other = ~is_float[:, j] & ~is_int[:, j] & (kinds[:, j] != type(None))

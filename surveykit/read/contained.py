@@ -245,17 +245,14 @@ def _outcome(status, payload, exitcode, file, what) -> Outcome:
 
 
 def _in_process(fn, args, file, what) -> Outcome:
+    from surveykit.read.cells import unreadable   # the messages a contained child's failures also get
+
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), unreadable(file, what):
             warnings.simplefilter("ignore")
             return Outcome(value=fn(*args))
     except SurveyKitError as exc:
         return Outcome(error=exc)
-    except MemoryError:
-        return Outcome(error=SurveyKitError(f"not a readable {what}: it claims more data than memory holds", file=file))
-    except Exception as exc:  # noqa: BLE001
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        return Outcome(error=SurveyKitError(f"not a readable {what} (damaged or truncated?): {detail}", file=file))
 
 
 def worker_count(n_files: int) -> int:

@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import SurveyKitError
-from surveykit.read.cells import BadCells, as_text, cell_text, finish_block, standard_header, unreadable
+from surveykit.read.cells import (BadCells, as_text, finish_block, standard_header, stripped_text,
+                                  unreadable)
 from surveykit.read.contained import contained
-from surveykit.read.grid import Grid, find_sheet, open_workbook
+from surveykit.read.grid import Grid, find_sheet, open_workbook, sheet_named
 from surveykit.read.xlsx_guard import check_workbook
 from surveykit.workbook_layout import column_letter
 
@@ -70,7 +71,7 @@ def parse_workbook(path: Path, spec) -> WorkbookReturn:
         sign_off = Grid.of(book, sign_off_sheet)
         eligible = None
         if layout.eligible_population is not None:
-            name = _maybe_sheet(book, layout.eligible_population.sheet)
+            name = sheet_named(book, layout.eligible_population.sheet)
             eligible = Grid.of(book, name) if name else None
     council, council_name = _council(sign_off, layout.sign_off, path)
     columns = list(spec.columns)
@@ -92,17 +93,12 @@ def parse_workbook(path: Path, spec) -> WorkbookReturn:
     return WorkbookReturn(data, bad, council, council_name, population, empty, notes)
 
 
-def _maybe_sheet(book, name):
-    by_key = {" ".join(s.split()).casefold(): s for s in book.sheet_names}
-    return by_key.get(" ".join(name.split()).casefold())
-
-
 # ---------------------------------------------------------------------------------------------- council
 
 def _council(grid: Grid, so, path) -> tuple[str, str]:
     """(code, name) of the council chosen on the Sign Off Sheet."""
-    code = _text(grid.value(*so.code_cell))
-    name = _text(grid.value(*so.name_cell))
+    code = stripped_text(grid.value(*so.code_cell))
+    name = stripped_text(grid.value(*so.name_cell))
     where = f"sheet {so.sheet!r} cell {so.name_ref}"
     if code and standard_header(code) == standard_header(so.unselected) or (not code and not name):
         raise SurveyKitError(f"no council chosen: {where} is blank (cell {so.code_ref} says "
@@ -111,17 +107,12 @@ def _council(grid: Grid, so, path) -> tuple[str, str]:
         return code, name
     (r0, c0), (r1, c1) = so.councils
     last = max(r1, grid.height - 1)   # the list as long as it runs (councils are added and merged)
-    listed = {_text(grid.value(r, c0)).casefold(): _text(grid.value(r, c1)) for r in range(r0, last + 1)}
+    listed = {stripped_text(grid.value(r, c0)).casefold(): stripped_text(grid.value(r, c1)) for r in range(r0, last + 1)}
     found = listed.get(name.casefold())
     if not found:
         raise SurveyKitError(f"council {name!r} chosen in {where} is not in the sheet's own list "
                              f"({so.councils_ref}), and cell {so.code_ref} holds no code", file=path)
     return found, name
-
-
-def _text(value) -> str:
-    text = cell_text(value) if value not in ("", None) else ""
-    return "" if text is None else str(text).strip()
 
 
 def _set_council(frame: pd.DataFrame, council: str, spec, rows, notes) -> pd.DataFrame:
@@ -159,7 +150,7 @@ def header_mismatches(grid: Grid, spec) -> list[tuple[str, str, str]]:
     row = spec.workbook.header_row - 1
     out = []
     for i, col in enumerate(spec.columns.values()):
-        found = _text(grid.value(row, i))
+        found = stripped_text(grid.value(row, i))
         texts = [standard_header(t) for t in (col.name, *col.aliases) if standard_header(t)]
         if not any(t in standard_header(found) for t in texts):
             out.append((column_letter(i), " ".join((col.header or col.aliases[0] if col.aliases else col.name)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from surveykit.errors import SurveyKitError
 from surveykit.read.contained import run_all, worker_count
-from surveykit.read.detect import detect_format, file_checksum
+from surveykit.read.detect import WORKBOOK_SUFFIXES, detect_format, file_checksum
 from surveykit.read.excel_return import parse_workbook
 
 FILE_COLUMNS = ["file", "council", "council_name", "people", "empty_form_rows", "status", "reason", "checksum"]
@@ -25,7 +25,7 @@ FILE_COLUMNS = ["file", "council", "council_name", "people", "empty_form_rows", 
 def workbook_files(folder: Path) -> list[Path]:
     """The folder's workbooks (.xlsx, .xlsm, and .xls so an old-format one is reported), Excel's lock files left out."""
     return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in (".xlsx", ".xlsm", ".xls") and not p.name.startswith("~$"))
+                  if p.is_file() and p.suffix.lower() in (*WORKBOOK_SUFFIXES, ".xls") and not p.name.startswith("~$"))
 
 
 def read_folder(folder: Path, spec, progress=None):
@@ -66,14 +66,19 @@ def read_folder(folder: Path, spec, progress=None):
             else:
                 seen[result.council] = file.name
                 read.append((file, result))
-                rows.append([file.name, result.council, result.council_name, len(result.data),
-                             result.empty_form_rows, "read", "", checksum])
+                rows.append(file_row(file, result, checksum))
                 continue
         reason = error.message if error.file else str(error)
-        skipped.append((file, reason, error))
+        skipped.append((file, reason))
         rows.append([file.name, "", "", 0, 0, "skipped", reason, checksum])
     table = pd.DataFrame(rows, columns=FILE_COLUMNS)
     return read, table, skipped
+
+
+def file_row(file: Path, result, checksum: str) -> list:
+    """A workbook read, as a row of the files table (FILE_COLUMNS)."""
+    return [file.name, result.council, result.council_name, len(result.data), result.empty_form_rows, "read", "",
+            checksum]
 
 
 def folder_checksum(table: pd.DataFrame) -> str:

@@ -17,10 +17,19 @@ def open_workbook(path: Path):
     return CalamineWorkbook.from_path(str(path))
 
 
+def sheet_key(name: str) -> str:
+    """A sheet name as matched: case and runs of spaces forgiven ("Sign off  sheet" is "Sign Off Sheet")."""
+    return " ".join(name.split()).casefold()
+
+
+def sheet_named(workbook, name: str) -> str | None:
+    """The workbook's own name for sheet ``name``, or None where it has none."""
+    return {sheet_key(s): s for s in workbook.sheet_names}.get(sheet_key(name))
+
+
 def find_sheet(workbook, name: str, path) -> str:
     """The workbook's own name for sheet ``name`` (case and spaces forgiven); a renamed sheet is an error."""
-    by_key = {" ".join(s.split()).casefold(): s for s in workbook.sheet_names}
-    actual = by_key.get(" ".join(name.split()).casefold())
+    actual = sheet_named(workbook, name)
     if actual is None:
         have = ", ".join(repr(s) for s in workbook.sheet_names)
         raise SurveyKitError(f"no sheet named {name!r} (the workbook has {have}): was it renamed?", file=path)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.errors import SurveyKitError
-from surveykit.read.cells import as_text, cell_text, unique
+from surveykit.read.cells import as_text, stripped_text, unique
 from surveykit.read.contained import contained
 from surveykit.read.csv import csv_body, csv_header, decode, delimiter
 from surveykit.read.detect import detect_format
@@ -51,7 +51,7 @@ def _first_sheet(path: Path):
         raise SurveyKitError("the first sheet is empty", file=path)
     header_cells = grid.rows[start]
     width = max(i + 1 for i, v in enumerate(header_cells) if v not in ("", None))
-    header = unique([_header_text(v) for v in header_cells[:width]])
+    header = unique([stripped_text(v) for v in header_cells[:width]])
     body = [list(r[:width]) + [""] * (width - len(r)) for r in grid.rows[start + 1:]]
     frame = pd.DataFrame.from_records(body, columns=header) if body else pd.DataFrame(columns=header)
     frame = frame.astype(object).where(frame != "", None)
@@ -59,6 +59,3 @@ def _first_sheet(path: Path):
     return frame, np.arange(first_sheet_row, first_sheet_row + len(frame))
 
 
-def _header_text(value) -> str:
-    text = cell_text(value) if value not in ("", None) else ""
-    return "" if text is None else str(text).strip()

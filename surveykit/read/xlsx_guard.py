@@ -16,7 +16,8 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from surveykit.errors import SurveyKitError
-from surveykit.workbook_layout import column_letter
+from surveykit.read.grid import sheet_key
+from surveykit.workbook_layout import column_index, column_letter
 
 MAX_MEMBER_BYTES = 512 * 2**20       # any one part, uncompressed
 MAX_TOTAL_BYTES = 1024 * 2**20       # the whole workbook, uncompressed
@@ -156,10 +157,8 @@ def _scan_sheet(path, sheet: str, archive, part) -> None:
 
 
 def _column_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters.decode():
-        n = n * 26 + ord(ch) - 64
-    return n
+    """1-based column number of a cell reference's letters (b"A" -> 1; b"" -> 0)."""
+    return column_index(letters.decode()) + 1
 
 
 def _size(n: int) -> str:
@@ -196,12 +195,12 @@ def _sheet_parts(archive: zipfile.ZipFile, sheets, first_sheet: bool = False) ->
     if rels is not None:
         for rel in rels:
             targets[rel.get("Id")] = rel.get("Target", "")
-    wanted = {" ".join(s.split()).casefold() for s in sheets}
+    wanted = {sheet_key(s) for s in sheets}
     out = {}
     for el in book.iter():
         if el.tag.endswith("}sheet") or el.tag == "sheet":
             name = el.get("name", "")
-            if " ".join(name.split()).casefold() not in wanted and not (first_sheet and not out):
+            if sheet_key(name) not in wanted and not (first_sheet and not out):
                 continue
             rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
             target = targets.get(rid, "")
@@ -219,9 +218,7 @@ def _dimension(path, sheet: str, head: bytes) -> None:
         return
     last_col, last_row = (m.group(3), m.group(4)) if m.group(3) else (m.group(1), m.group(2))
     rows = int(last_row) if last_row else 0
-    cols = 0
-    for ch in (last_col or b"").decode():
-        cols = cols * 26 + ord(ch) - 64
+    cols = _column_number(last_col or b"")
     if rows > MAX_ROWS or cols > MAX_COLUMNS:
         ref = m.group(0).decode(errors="replace").split('"')[1]
         raise SurveyKitError(f"refused: sheet {sheet!r} spans {ref} ({rows:,} rows, {cols:,} columns); a data "
