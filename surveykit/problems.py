@@ -86,10 +86,7 @@ class Problems:
             "message": _visible_array(_as_str_array(messages, n)),
         })
         if self.strict and severity == "error":
-            first = part.iloc[0]
-            raise SurveyKitError(first["message"], file=first["file"] or None,
-                                 row=None if pd.isna(first["row"]) else int(first["row"]),
-                                 column=first["column"] or None, value=first["value"] or None)
+            _stop_at(part.iloc[0])
         self.parts.append(part)
 
     def one(self, rule, file, message, *, row=None, column=None, value=None) -> None:
@@ -102,10 +99,7 @@ class Problems:
         if self.strict:
             errors = frame[frame["severity"] == "error"]
             if len(errors):
-                first = errors.iloc[0]
-                raise SurveyKitError(first["message"], file=first["file"] or None,
-                                     row=None if pd.isna(first["row"]) else int(first["row"]),
-                                     column=first["column"] or None, value=first["value"] or None)
+                _stop_at(errors.iloc[0])
         self.parts.append(frame[COLUMNS])
 
     def frame(self) -> pd.DataFrame:
@@ -147,6 +141,13 @@ def format_values(values, n) -> np.ndarray:
         else:
             out.append(_cut(str(v)))
     return np.array(out, dtype=object)
+
+
+def _stop_at(problem: pd.Series):
+    """--strict: the first error problem, raised as the one-line error it is."""
+    raise SurveyKitError(problem["message"], file=problem["file"] or None,
+                         row=None if pd.isna(problem["row"]) else int(problem["row"]),
+                         column=problem["column"] or None, value=problem["value"] or None)
 
 
 def visible(text: str) -> str:
