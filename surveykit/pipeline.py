@@ -31,7 +31,7 @@ from surveykit.results import area_levels, ascof
 from surveykit.publish.rules import publish_ascof, publish_questions
 from surveykit.validate import validate
 from surveykit.weights import weight
-from surveykit.publish.annex import annex_notes, annex_sheets
+from surveykit.publish.annex import annex_notes, annex_tables
 from surveykit.publish.answer_tables import answers_sheets
 from surveykit.publish.ascof_tables import ascof_sheets, data_quality_sheets
 from surveykit.publish.workbook import write_workbook
@@ -218,11 +218,11 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
 
 
 def _write_annex(design, ret, lookup, average, england, path, notes, title) -> float:
-    """NHS Digital's annex tables written to ``path`` (their Contents and Notes are the workbook's own); the
-    seconds it took."""
+    """NHS Digital's annex tables T1a-T6 written to ``path``, with the workbook's own Contents and Notes (the
+    annex's numbered notes); the seconds it took."""
     start = time.perf_counter()
-    sheets = annex_sheets(design, ret, lookup, average, england)
-    write_workbook(_shown(sheets[2:]), path, notes=notes, title=title, numbered_notes=annex_notes())
+    tables = annex_tables(design, ret, lookup, average, england)
+    write_workbook(_shown(tables), path, notes=notes, title=title, numbered_notes=annex_notes())
     return round(time.perf_counter() - start, 3)
 
 

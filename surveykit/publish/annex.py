@@ -536,16 +536,27 @@ def annex_sheets(design, survey_return, councils=None, average=None, england=Non
     the return are listed with "[x]". ``average`` is the average row: None for every council of the return
     ("18 CASSR Average" for 18), a name for that group, a list of council codes, or {name: codes} for several.
     ``england`` as for ``ascof``: the England and region rows are "[x]" for a return of one council unless True,
-    and an area built from part of the country is named so (fit.py rules 5-6). T2, T3 and T6 cover every council of the return (as NHS Digital's do), T2 and T3 with the average group(s)
-    as their first rows. T4's survey rate counts the ledger's sampled rows (every row with a known council) and
-    its respondents; a question's rate, and T6, the respondents the design holds (those with a stratum and a
-    population: NHS Digital also count respondents without a stratum in T4, and non-respondents' recorded
-    demographics in T6, which a validated return does not keep).
+    and an area built from part of the country is named so (fit.py rules 5-6). T2, T3 and T6 cover every council
+    of the return (as NHS Digital's do), T2 and T3 with the average group(s) as their first rows. T4's survey rate
+    counts the ledger's sampled rows (every row with a known council) and its respondents; a question's rate, and
+    T6, the respondents the design holds (those with a stratum and a population: NHS Digital also count
+    respondents without a stratum in T4, and non-respondents' recorded demographics in T6, which a validated
+    return does not keep).
     """
     annex = _Annex(design, survey_return, councils, average, england)
+    tables = _tables(annex)
+    notes = annex.notes_sheet()
+    return [annex.contents_sheet([notes, *tables]), notes, *tables]
+
+
+def annex_tables(design, survey_return, councils=None, average=None, england=None) -> list[PublishedSheet]:
+    """``annex_sheets`` without its Contents and Notes: T1a-T6 only, for a workbook writer that makes its own
+    (``write_workbook``, given ``annex_notes()`` as the numbered notes)."""
+    return _tables(_Annex(design, survey_return, councils, average, england))
+
+
+def _tables(annex: _Annex) -> list[PublishedSheet]:
     t1a, t1b, t5 = annex.area_sheets()
     t2a, t2b = annex.demographic_sheets()
     t3a, t3b = annex.response_sheets()
-    tables = [t1a, t1b, t2a, t2b, t3a, t3b, annex.response_rate_sheet(), t5, annex.demographics_sheet()]
-    notes = annex.notes_sheet()
-    return [annex.contents_sheet([notes, *tables]), notes, *tables]
+    return [t1a, t1b, t2a, t2b, t3a, t3b, annex.response_rate_sheet(), t5, annex.demographics_sheet()]
