@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.publish.annex_counts import natural_order
-from surveykit.publish.rules import note_ref, publish_ascof, publishing_rules
+from surveykit.publish.rules import note_ref, publish_ascof, publishing_rules, symbols_line
 from surveykit.measures import shown_codes
 from surveykit.publish.sheet import Block, PublishedSheet
 
@@ -151,8 +151,7 @@ def _measure_sheet(code: str, rows: pd.DataFrame, spec, shown_code: str, areas: 
              f"{note_ref('weighting', 'population_1j') if code == '1J' else note_ref('weighting')}.",
              f"England, then the regions, then the councils {note_ref('areas')}; in total and by sex and age "
              f"group {note_ref('splits')}.",
-             "Symbols: [c] suppressed (fewer than 3 respondents), [w] no respondents, [x] not available, "
-             f"[z] not applicable {note_ref('suppressed', 'no_respondents', 'not_available', 'not_applicable')}."]
+             symbols_line()]
     return PublishedSheet(
         name=label[:31], title=f"{label}: {name}", lines=[line for line in lines if line], frame=frame,
         blocks=blocks, formats=formats, freeze_columns=len(id_block.columns),

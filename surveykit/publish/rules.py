@@ -55,6 +55,14 @@ def note_ref(*keys: str) -> str:
     return f"[note {numbers[0]}]" if len(numbers) == 1 else f"[notes {', '.join(numbers)}]"
 
 
+
+def symbols_line() -> str:
+    """The line under a table's title that says what its symbols mean, citing their notes."""
+    labels = publishing_rules()["labels"]
+    return (f"Symbols: {labels['low']} suppressed (fewer than 3 respondents), {labels['none']} no respondents, "
+            f"{labels['not_available']} not available, {labels['not_applicable']} not applicable "
+            f"{note_ref('suppressed', 'no_respondents', 'not_available', 'not_applicable')}.")
+
 def symbols() -> frozenset[str]:
     """Every symbol a published cell may hold instead of a number ("[c]", "[w]", "[x]", "[z]")."""
     return frozenset(publishing_rules()["labels"].values())

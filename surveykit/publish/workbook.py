@@ -38,7 +38,7 @@ import surveykit
 from surveykit.errors import SurveyKitError
 from surveykit.publish.atomic import atomic_write
 from surveykit.publish.csv import FORMULA_START, PLAIN_NUMBER
-from surveykit.publish.rules import numbered_notes as _rules_notes, publishing_rules, symbols
+from surveykit.publish.rules import numbered_notes as _rules_notes, publishing_rules, symbols, symbols_line
 from surveykit.publish.sheet import FORMATS, Block, PublishedSheet
 
 CONTENTS, NOTES = "Contents", "Notes"
@@ -83,14 +83,6 @@ def _default_definitions(table: pd.DataFrame) -> list[str]:
     known = publishing_rules().get("measure_definitions") or {}
     codes = pd.unique(table["measure"].astype("str"))
     return [f"{code}: {known[code]}" for code in codes if code in known]
-
-
-def _symbols_line() -> str:
-    from surveykit.publish.rules import note_ref
-    labels = publishing_rules()["labels"]
-    return (f"Symbols: {labels['low']} suppressed (fewer than 3 respondents), {labels['none']} no respondents, "
-            f"{labels['not_available']} not available, {labels['not_applicable']} not applicable "
-            f"{note_ref('suppressed', 'no_respondents', 'not_available', 'not_applicable')}.")
 
 
 def _printed_decimals(text: str) -> tuple[int | float, int] | None:
@@ -168,7 +160,7 @@ def table_sheet(name: str, table: pd.DataFrame, title: str | None = None, lines:
             cell_formats[header] = per_row
     frame = pd.DataFrame(body, index=table.index, columns=headers, dtype=object)
     if lines is None:
-        lines = [*_default_definitions(table), _symbols_line()]
+        lines = [*_default_definitions(table), symbols_line()]
     block = Block("", tuple(headers), tuple(str(labels.get(h, h)) for h in headers))
     return PublishedSheet(name=name, title=title or name, lines=list(lines), frame=frame,
                           blocks=[block] if headers else [], formats=formats, cell_formats=cell_formats,
@@ -652,7 +644,7 @@ def _as_sheets(sheets, path: Path) -> list[PublishedSheet]:
             if isinstance(sheet, PublishedSheet):
                 out.append(sheet if sheet.name == name else _renamed(sheet, name))
             elif isinstance(sheet, Sheet):
-                out.append(table_sheet(name, sheet.table, sheet.title, [*sheet.definitions, _symbols_line()]))
+                out.append(table_sheet(name, sheet.table, sheet.title, [*sheet.definitions, symbols_line()]))
             elif isinstance(sheet, pd.DataFrame):
                 out.append(table_sheet(name, sheet))
             else:
