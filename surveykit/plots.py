@@ -31,7 +31,7 @@ from surveykit import compare
 from surveykit.errors import SurveyKitError
 from surveykit.measures import shown_codes
 from surveykit.publish.atomic import atomic_write
-from surveykit.publish.rules import publishing_rules, round_half_away
+from surveykit.publish.rules import measure_decimals, round_half_away
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",
@@ -117,18 +117,6 @@ def _lines_height(count: int, size: float) -> float:
 
 
 # -------------------------------------------------------------------------------- labels, numbers
-
-@cache
-def _decimals_by_measure() -> tuple[dict, int]:
-    rules = publishing_rules()["ascof"]
-    return dict(rules.get("decimals_by_measure") or {}), int(rules["values"]["estimate"]["decimals"])
-
-
-def measure_decimals(code: str) -> int:
-    """Decimal places a measure is published to (publishing.yaml): 3 for 1J and ASCOT, else 1."""
-    by_measure, default = _decimals_by_measure()
-    return int(by_measure.get(str(code), default))
-
 
 def number_text(value, decimals: int, sign: bool = False) -> str:
     """`value` rounded as the tables round it (halves away from zero, never "-0.0")."""

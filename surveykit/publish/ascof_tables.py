@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from surveykit.publish.annex_counts import natural_order
-from surveykit.publish.rules import note_ref, publish_ascof, publishing_rules, symbols_line
+from surveykit.publish.rules import measure_decimals, note_ref, publish_ascof, publishing_rules, symbols_line
 from surveykit.measures import shown_codes
 from surveykit.publish.sheet import Block, PublishedSheet
 
@@ -99,11 +99,6 @@ def _is_published(results: pd.DataFrame) -> bool:
     return not pd.api.types.is_numeric_dtype(results["estimate"])
 
 
-def _decimals(code: str) -> int:
-    section = publishing_rules()["ascof"]
-    return int((section.get("decimals_by_measure") or {}).get(code, section["values"]["estimate"]["decimals"]))
-
-
 def _number_format(decimals: int, percent: bool) -> str:
     if decimals == 1:
         return "percent" if percent else "score"
@@ -125,7 +120,7 @@ def _measure_sheet(code: str, rows: pd.DataFrame, spec, shown_code: str, areas: 
     label = f"ASCOF {shown_code}" if ascof else shown_code
     definition = (publishing_rules().get("measure_definitions") or {}).get(code) or \
         (measure.description if measure is not None else "")
-    decimals = _decimals(code)
+    decimals = measure_decimals(code)
 
     blocks, formats, columns = [id_block], {}, {}
     shown = rows[["breakdown", "group"]].astype("str").drop_duplicates()

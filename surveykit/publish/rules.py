@@ -56,6 +56,12 @@ def note_ref(*keys: str) -> str:
 
 
 
+def measure_decimals(code: str) -> int:
+    """Decimal places a measure's estimate is published to (publishing.yaml): 3 for 1J and ASCOT, else 1."""
+    section = publishing_rules()["ascof"]
+    return int((section.get("decimals_by_measure") or {}).get(str(code), section["values"]["estimate"]["decimals"]))
+
+
 def symbols_line() -> str:
     """The line under a table's title that says what its symbols mean, citing their notes."""
     labels = publishing_rules()["labels"]
