@@ -311,8 +311,9 @@ def test_published_number_text_gets_the_format_of_its_printed_decimals(tmp_path)
     assert [c.value for c in col["area_code"]] == ["E1", "67.7", "E3", "E4", "E5"]
     assert all(c.data_type == "s" and c.alignment.horizontal is None for c in col["area_code"])
     with zipfile.ZipFile(target) as zf:  # numbers are stored once, as numbers, not also as text
-        shared = zf.read("xl/sharedStrings.xml").decode()
-    assert ">6515<" not in shared and ">0.412<" not in shared and ">67.7<" in shared
+        xml = "".join(zf.read(n).decode() for n in zf.namelist() if n.endswith(".xml"))
+    assert "<t>6515</t>" not in xml and "<t>0.412</t>" not in xml and "<t>67.7</t>" in xml
+    assert "<v>6515</v>" in xml and "<v>0.412</v>" in xml and "<v>67.7</v>" not in xml
 
 
 def test_workbook_cells_follow_column_dtypes(tmp_path):

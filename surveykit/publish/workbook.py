@@ -24,6 +24,7 @@ against the SpreadsheetML writer this replaced.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,7 @@ from surveykit.publish.atomic import atomic_write
 from surveykit.publish.csv import FORMULA_START, PLAIN_NUMBER
 from surveykit.publish.rules import numbered_notes as _rules_notes, publishing_rules, symbols, symbols_line
 from surveykit.publish.sheet import FORMATS, Block, PublishedSheet
+from surveykit.publish.sheet_body import Body, splice
 
 CONTENTS, NOTES = "Contents", "Notes"
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
@@ -439,7 +441,8 @@ def _write_lines(worksheet, formats: _Formats, title: str, lines: Sequence[str],
     return len(lines) + 1
 
 
-def _write_table(workbook, formats: _Formats, sheet: PublishedSheet, path: Path) -> None:
+def _write_table(workbook, formats: _Formats, sheet: PublishedSheet, path: Path, sheet_number: int) -> Body:
+    """The sheet around its body, with xlsxwriter; the body's cells, for ``splice`` to add."""
     name = sheet.name
     frame = sheet.frame
     n_rows, n_columns = frame.shape
@@ -516,21 +519,20 @@ def _write_table(workbook, formats: _Formats, sheet: PublishedSheet, path: Path)
         worksheet.write_string(int(positions[section.first]) - 1, 0, title,
                                formats(bold=True, quote_prefix=True) if _formula_like(title) else section_format)
 
-    # the body, a column at a time
+    # the body, a column at a time: made into XML once the workbook is closed (sheet_body.py)
+    body = Body(sheet_number)
     for j, cell in enumerate(cells):
-        write_number, write_string = worksheet.write_number, worksheet.write_string
-        number_format = {key: formats.number(key) for key in set(cell.number_formats)}
-        for row, value, key in zip(positions[cell.number_rows].tolist(), cell.numbers, cell.number_formats):
-            write_number(row, j, value, number_format[key])
-        text_formats = (formats.text(numeric[j], False), formats.text(numeric[j], True))
-        for row, text, quoted in zip(positions[cell.text_rows].tolist(), cell.texts, cell.quoted.tolist()):
-            write_string(row, j, text, text_formats[quoted])
+        body.add(j, positions[cell.number_rows].tolist(), cell.numbers, cell.number_formats,
+                 {key: formats.number(key) for key in set(cell.number_formats)})
+        body.add(j, positions[cell.text_rows].tolist(), cell.texts, cell.quoted.tolist(),
+                 {False: formats.text(numeric[j], False), True: formats.text(numeric[j], True)}, is_text=True)
 
     if columns:
         worksheet.autofilter(label_row, 0, last_row, n_columns - 1)
         worksheet.ignore_errors({"number_stored_as_text": f"A1:XFD{last_row + 1}"})  # codes are text
     worksheet.freeze_panes(label_row + 1, min(sheet.freeze_columns, n_columns))
     _print_setup(worksheet, header_first, label_row, sheet.freeze_columns, breaks)
+    return body
 
 
 # ------------------------------------------------------------------------------- contents and notes
@@ -690,15 +692,17 @@ def write_workbook(sheets, path, notes: Mapping | None = None, *, title: str | N
     def write(tmp: Path) -> None:
         import xlsxwriter
 
-        workbook = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_numbers": False,
-                                                  "strings_to_formulas": False, "strings_to_urls": False})
+        package = io.BytesIO()
+        workbook = xlsxwriter.Workbook(package, {"in_memory": True, "strings_to_numbers": False,
+                                                 "strings_to_formulas": False, "strings_to_urls": False})
         workbook.set_properties({"title": title, "author": "surveykit", "created": when.replace(tzinfo=None),
                                  "comments": f"Made by surveykit {surveykit.__version__}"})
         formats = _Formats(workbook)
         _contents_sheet(workbook, formats, published, title, notes, when, path)
-        for sheet in published:
-            _write_table(workbook, formats, sheet, path)
+        bodies = [_write_table(workbook, formats, sheet, path, number)
+                  for number, sheet in enumerate(published, start=2)]   # Contents is sheet 1
         _notes_sheet(workbook, formats, notes, numbered, when, path)
-        workbook.close()  # only a whole workbook is saved; atomic_write removes a failed one
+        workbook.close()
+        splice(package, bodies, tmp)  # only a whole workbook is saved; atomic_write removes a failed one
 
     return atomic_write(path, write)
