@@ -251,6 +251,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         if args.command in ("run", "demo"):
+            if args.command == "run":   # a .sav parses while the toolkit is imported (prefetch.py)
+                from surveykit.prefetch import start_reading
+                start_reading(args.return_path, args.survey, args.year)
             from surveykit.pipeline import run_demo, run_job
             shared = dict(out=args.out, breakdowns=args.breakdowns, ci=args.ci, framework=args.framework,
                           strict=args.strict, plots=args.plots, spine=args.spine, average=_average(args.average),

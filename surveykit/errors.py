@@ -43,7 +43,7 @@ def _rebuild(cls, message, file, row, column, value):
 @contextlib.contextmanager
 def quiet_warnings():
     """Library warnings are not the user's business: what matters about their input is a problem or an error
-    (the command's jobs run inside this; parsing children silence theirs too, read/contained.py)."""
+    (the command's jobs run inside this; parsing children silence theirs too, contained.py)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield

@@ -25,7 +25,7 @@ from surveykit.problems import INVISIBLE, visible
 from surveykit.questionnaire import available_specs, load_spec
 from surveykit.questions import question_tables
 from surveykit.read import file_checksum, read_councils, read_population, read_raw
-from surveykit.read.contained import Alongside
+from surveykit.contained import Alongside
 from surveykit.resources import bundled_path
 from surveykit.results import area_levels, ascof
 from surveykit.publish.rules import publish_ascof, publish_questions

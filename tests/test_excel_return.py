@@ -23,7 +23,7 @@ from surveykit.errors import SurveyKitError
 from surveykit.official_workbook import write_official_workbook
 from surveykit.questionnaire import load_spec
 from surveykit.read import read_raw
-from surveykit.read.contained import contained
+from surveykit.contained import contained
 from surveykit.synth import make_return, write_return
 
 TEMPLATE = Path(__file__).parent / "fixtures" / "template" / "ascs-2021-22-template-columns.txt"

@@ -66,10 +66,11 @@ def read_raw(path, spec, *, progress=None) -> RawReturn:
         return RawReturn(result.data, str(path), {}, spec.survey, spec.year, checksum, found.frame(),
                          result.population, result.empty_form_rows, files)
     reader = read_spss if kind == "spss" else read_csv
+    checksum = file_checksum(path)   # first: a file read ahead (prefetch.py) is parsing meanwhile
     data, labels, bad = reader(path, spec)
     found = problem_list.Problems()
     bad.report(found)
-    return RawReturn(data, str(path), labels, spec.survey, spec.year, file_checksum(path), found.frame())
+    return RawReturn(data, str(path), labels, spec.survey, spec.year, checksum, found.frame())
 
 
 def _workbook_problems(result: WorkbookReturn, file: str, found) -> None:

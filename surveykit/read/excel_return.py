@@ -30,7 +30,7 @@ import pandas as pd
 from surveykit.errors import SurveyKitError
 from surveykit.read.cells import (BadCells, as_text, finish_block, standard_header, stripped_text,
                                   unreadable)
-from surveykit.read.contained import contained
+from surveykit.contained import contained
 from surveykit.read.grid import Grid, find_sheet, open_workbook, sheet_named
 from surveykit.read.xlsx_guard import check_workbook
 from surveykit.workbook_layout import column_letter

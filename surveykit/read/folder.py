@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from surveykit.errors import SurveyKitError
-from surveykit.read.contained import run_all, worker_count
+from surveykit.contained import run_all, worker_count
 from surveykit.read.detect import WORKBOOK_SUFFIXES, detect_format, file_checksum
 from surveykit.read.excel_return import parse_workbook
 

@@ -13,16 +13,22 @@ import numpy as np
 import pandas as pd
 
 from surveykit.read.cells import BadCells, finish, unreadable
-from surveykit.read.contained import contained
+from surveykit.contained import contained
+from surveykit.prefetch import take
 from surveykit.read.headers import check_required, match_exact, rename
 
 
 def read_spss(path: Path, spec):
-    """(data, value labels, bad cells) of an SPSS file, parsed in a child process."""
-    return contained(_parse, Path(path), spec, file=path, what="SPSS file")
+    """(data, value labels, bad cells) of an SPSS file, parsed in a child process (one started while the
+    toolkit was imported, if the command started one for this file: prefetch.py)."""
+    ahead = take(path, spec)
+    if ahead is not None:
+        return ahead.result()
+    return contained(parse_spss, Path(path), spec, file=path, what="SPSS file")
 
 
-def _parse(path: Path, spec):
+def parse_spss(path: Path, spec):
+    """What ``read_spss`` gives, parsed in this process."""
     import pyreadstat
 
     with unreadable(path, "SPSS file"):

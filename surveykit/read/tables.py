@@ -10,7 +10,7 @@ import pandas as pd
 
 from surveykit.errors import SurveyKitError
 from surveykit.read.cells import as_text, stripped_text, unique
-from surveykit.read.contained import contained
+from surveykit.contained import contained
 from surveykit.read.csv import csv_body, csv_header, decode, delimiter
 from surveykit.read.detect import detect_format
 from surveykit.read.grid import Grid, open_workbook

@@ -104,12 +104,15 @@ def run_all(jobs, workers: int = 1, on_done=None) -> list[Outcome]:
 
 class Alongside:
     """``fn(*args)`` run in a forked child while the parent gets on with other work (on a machine of two cores
-    or more, the annex beside the ASCOF tables); ``result()`` waits for it and gives its value, or raises the
-    SurveyKitError it raised. Without fork it runs in-process when ``result()`` is called."""
+    or more: the annex beside the ASCOF tables, a return parsed while the toolkit is imported); ``result()``
+    waits for it and gives its value, or raises the SurveyKitError it raised. Given the ``file`` it parses, a
+    crash or a parse longer than the time limit is that file's error, as in ``contained``. Without fork it runs
+    in-process when ``result()`` is called."""
 
-    def __init__(self, fn, *args, what="job"):
-        self.fn, self.args, self.what = fn, args, what
+    def __init__(self, fn, *args, what="job", file=None):
+        self.fn, self.args, self.what, self.file = fn, args, what, file
         self.proc = self.conn = None
+        self.started = time.monotonic()
         if _CAN_FORK and (os.cpu_count() or 1) > 1:
             ctx = mp.get_context("fork")
             self.conn, send = ctx.Pipe(duplex=False)
@@ -119,16 +122,27 @@ class Alongside:
 
     def result(self):
         if self.proc is None:
+            if self.file is not None:
+                outcome = _in_process(self.fn, self.args, self.file, self.what)
+                if outcome.error is not None:
+                    raise outcome.error
+                return outcome.value
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return self.fn(*self.args)
+        if self.file is not None and not self.conn.poll(max(0.0, self.started + TIME_LIMIT_SECONDS
+                                                            - time.monotonic())):
+            self.cancel()
+            self.conn.close()
+            raise SurveyKitError(f"not read: parsing this {self.what} took longer than {TIME_LIMIT_SECONDS:.0f} s",
+                                 file=self.file)
         try:
             status, payload = _receive(self.conn)
         finally:
             self.conn.close()
             self.proc.join()
-        if status in ("ok", "error"):
-            outcome = _outcome(status, payload, self.proc.exitcode, None, self.what)
+        if status in ("ok", "error") or self.file is not None:
+            outcome = _outcome(status, payload, self.proc.exitcode, self.file, self.what)
             if outcome.error is not None:
                 raise outcome.error
             return outcome.value

@@ -1,0 +1,72 @@
+"""A return parsed while the toolkit is still being imported.
+
+``surveykit run`` on a national .sav spends about 0.5 s importing pandas and the toolkit and about 0.8 s in
+pyreadstat, and neither needs the other. So the command, before it imports anything heavy, calls
+``start_reading``: the SPSS file's contained child (contained.py: memory and time limits, a crash is the file's
+error) is forked at once and imports what it needs itself. ``read_spss`` then ``take``s its outcome, if it is
+for the same file, unchanged since, read for the same questionnaire; anything else is read as usual.
+
+Only SPSS files are read ahead: CSV returns parse in about the time the imports take anyway, and workbooks and
+folders already parse in children of their own. This module imports no pandas.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from surveykit.contained import Alongside
+
+_SPSS_MAGIC = (b"$FL2", b"$FL3")
+_pending: dict[tuple, tuple] = {}
+
+
+def _identity(path: Path):
+    """The file as it is now: resolved path, size, modification time (a file replaced since is read again)."""
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+
+def start_reading(path, survey: str, year: str | None) -> None:
+    """Begin parsing ``path`` in a child if it is an SPSS file (by its first bytes) and this machine has a core
+    to spare; otherwise do nothing. ``year`` None means the latest bundled year of ``survey``."""
+    if (os.cpu_count() or 1) < 2 or not survey:
+        return
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) not in _SPSS_MAGIC:
+                return
+        identity = _identity(path)
+    except OSError:
+        return   # read_raw says what is wrong with the file, in its own words
+    if year is None:
+        from surveykit.resources import bundled_specs
+
+        years = [y for s, y in bundled_specs() if s == str(survey).lower()]
+        if not years:
+            return
+        year = years[-1]
+    key = (identity, str(survey).lower(), str(year))
+    _pending[key] = Alongside(_parse, path, str(survey).lower(), str(year), what="SPSS file", file=path)
+
+
+def _parse(path: Path, survey: str, year: str):
+    from surveykit.questionnaire import load_spec
+    from surveykit.read.spss import parse_spss
+
+    return parse_spss(path, load_spec(survey, year))
+
+
+def take(path, spec) -> Alongside | None:
+    """The read-ahead of ``path`` for ``spec``, if one was started and the file is unchanged; else None."""
+    if not _pending:
+        return None
+    try:
+        key = (_identity(Path(path)), spec.survey, spec.year)
+    except OSError:
+        return None
+    job = _pending.pop(key, None)
+    for stale in list(_pending):   # a read-ahead nobody asked for is stopped, not left running
+        _pending.pop(stale).cancel()
+    return job
