@@ -170,19 +170,20 @@ def _groups(design, split, breakdowns) -> list[str]:
 
 def _tidy(est: pd.DataFrame, level_name, area_col, split, scale) -> pd.DataFrame:
     n = len(est)
-    frame = pd.DataFrame({
+    columns = {
         "measure": est["variable"].to_numpy(),
         "area_level": np.repeat(level_name, n),
         "area_code": (est[area_col].astype("str").to_numpy() if area_col else np.repeat(ENGLAND[0], n)),
         "breakdown": np.repeat("total" if split is None else split, n),
         "group": (est[split].astype("str").to_numpy() if split else np.repeat("Total", n)),
-    })
+    }
     for col in ("estimate", "se", "ci_lower", "ci_upper"):
-        frame[col] = est[col].to_numpy() * scale
-    frame["margin_of_error"] = NHS_Z * frame["se"]
-    frame["respondents"] = est["n"].to_numpy()
+        columns[col] = est[col].to_numpy() * scale
+    columns["margin_of_error"] = NHS_Z * columns["se"]
+    columns["respondents"] = est["n"].to_numpy()
     for col in ("population", "df", "deff", "n_eff", "note"):
-        frame[col] = est[col].to_numpy()
+        columns[col] = est[col].to_numpy()
+    frame = pd.DataFrame(columns)   # made whole: adding 14 columns one by one costs more than the estimates
     if scale == 100.0:  # a percentage's interval stays on the scale
         cut = ((frame["ci_lower"] < 0) | (frame["ci_upper"] > 100)).to_numpy()
         if cut.any():
