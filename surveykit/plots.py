@@ -754,22 +754,31 @@ def write_plots(results, spec, out_dir, *, spine_councils=(), progress=False, wo
     Each figure is drawn from the same data whichever process draws it, so the files are the same.
     With `--framework`, titles and file names carry the framework's codes (see `plot_measures`).
     """
-    from tqdm.auto import tqdm
+    return start_plots(results, spec, out_dir, spine_councils=spine_councils, progress=progress,
+                       workers=workers).wait()
 
-    out_dir = Path(out_dir)
-    measures = plot_measures(spec, results)
-    spine_councils = list(dict.fromkeys(str(c) for c in spine_councils))
-    jobs = _jobs(measures, spine_councils)
-    context = {"results": results[results["breakdown"] == "total"], "measures": measures,
-               "out_dir": str(out_dir)}
-    workers = min(plot_workers() if workers is None else int(workers), len(jobs))
-    done = {}
-    with tqdm(total=len(jobs), desc="plots", disable=not progress, unit="plot") as bar:
-        if workers <= 1:
-            for job in jobs:
-                done[job] = _draw(job, context)
-                bar.update()
-        else:
+
+def start_plots(results, spec, out_dir, *, spine_councils=(), progress=False, workers=None) -> "Plotting":
+    """``write_plots`` begun: the workers start drawing now, while the caller gets on with other work (the
+    main job's tables); ``wait()`` gives the paths. With one worker the figures are drawn in ``wait``."""
+    return Plotting(results, spec, out_dir, spine_councils, progress, workers)
+
+
+class Plotting:
+    """The figures of one run, being drawn by worker processes (see ``start_plots``)."""
+
+    def __init__(self, results, spec, out_dir, spine_councils, progress, workers):
+        out_dir = Path(out_dir)
+        self.measures = plot_measures(spec, results)
+        self.spine_councils = list(dict.fromkeys(str(c) for c in spine_councils))
+        self.jobs = _jobs(self.measures, self.spine_councils)
+        self.context = {"results": results[results["breakdown"] == "total"], "measures": self.measures,
+                        "out_dir": str(out_dir)}
+        self.progress = progress
+        self.workers = min(plot_workers() if workers is None else int(workers), len(self.jobs))
+        self.pool = None
+        self.futures = {}
+        if self.workers > 1:
             import gc
             import multiprocessing
 
@@ -777,18 +786,36 @@ def write_plots(results, spec, out_dir, *, spine_councils=(), progress=False, wo
             start = multiprocessing.get_context("fork" if "fork" in methods else None)
             gc.freeze()       # forked workers' garbage collection leaves the parent's objects (and pages) alone
             try:
-                with ProcessPoolExecutor(workers, mp_context=start, initializer=_start_worker,
-                                         initargs=(context,)) as pool:
-                    futures = {pool.submit(_draw_in_worker, job): job for job in jobs}
-                    try:
-                        for future in as_completed(futures):
-                            done[futures[future]] = future.result()
-                            bar.update()
-                    except BaseException:
-                        pool.shutdown(wait=True, cancel_futures=True)
-                        raise
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=start, initializer=_start_worker,
+                                                initargs=(self.context,))
+                # a forking pool starts every worker at the first submit: none is forked after the freeze ends
+                self.futures = {self.pool.submit(_draw_in_worker, job): job for job in self.jobs}
             finally:
                 gc.unfreeze()
-    order = [(kind, code) for code in measures for kind in ("funnel", "caterpillar")]
-    order += [("spine", council) for council in spine_councils]
-    return [Path(p) for job in order for p in done[job]]
+
+    def wait(self) -> list[Path]:
+        from tqdm.auto import tqdm
+
+        done = {}
+        with tqdm(total=len(self.jobs), desc="plots", disable=not self.progress, unit="plot") as bar:
+            if self.pool is None:
+                for job in self.jobs:
+                    done[job] = _draw(job, self.context)
+                    bar.update()
+            else:
+                try:
+                    for future in as_completed(self.futures):
+                        done[self.futures[future]] = future.result()
+                        bar.update()
+                except BaseException:
+                    self.cancel()
+                    raise
+                self.pool.shutdown(wait=True)
+        order = [(kind, code) for code in self.measures for kind in ("funnel", "caterpillar")]
+        order += [("spine", council) for council in self.spine_councils]
+        return [Path(p) for job in order for p in done[job]]
+
+    def cancel(self) -> None:
+        """Stop drawing: figures not begun are not drawn; the workers are gone when this returns."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
