@@ -1,4 +1,4 @@
-"""Time the results workbook on a national-sized return: the xlsxwriter writer against the SpreadsheetML one.
+"""Time the results workbook on a national-sized return: write_workbook against the SpreadsheetML data dump.
 
     python benchmarks/bench_workbook.py               # best of 5
     python benchmarks/bench_workbook.py --repeats 3
@@ -10,8 +10,8 @@ every question of the 2020-21 questionnaire), and 1,000 problems.
 
 Timed in the same run, on the same cells:
 - the table builders (``ascof_sheets``, ``answers_sheets``, ``problems_sheet``);
-- the writer, ``write_workbook`` (xlsxwriter): everything published needs, formats, header blocks,
-  autofilters, frozen panes, print set-up, Contents and Notes;
+- the writer, ``write_workbook``: everything published needs, formats, header blocks, autofilters, frozen
+  panes, print set-up, Contents and Notes (xlsxwriter), the table bodies' cells (publish/sheet_body.py);
 - the hand-written SpreadsheetML writer it replaced (the last committed version of
   ``surveykit/publish/workbook.py`` that had it, from git history), given the same body cells as flat tables
   (one header row of plain labels, symbols as missing): data cells only, none of the above.
@@ -147,7 +147,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "new.xlsx"
         new, _ = best_of(lambda: write_workbook(sheets, target, NOTES, title="benchmark"), args.repeats)
-        print(f"{'xlsxwriter writer (write_workbook), fit to publish':<52}{new:>8.3f} s  "
+        print(f"{'write_workbook, fit to publish':<52}{new:>8.3f} s  "
               f"{target.stat().st_size / 1e6:.1f} MB")
         old_writer = spreadsheetml_writer()
         if old_writer is None:
@@ -158,7 +158,7 @@ def main():
         old, _ = best_of(lambda: old_writer(tables, old_target, NOTES), args.repeats)
         print(f"{'SpreadsheetML writer (git history), data cells only':<52}{old:>8.3f} s  "
               f"{old_target.stat().st_size / 1e6:.1f} MB")
-        print(f"ratio xlsxwriter / SpreadsheetML: {new / old:.1f}x; "
+        print(f"ratio write_workbook / SpreadsheetML: {new / old:.1f}x; "
               f"{new / cells * 1e6:.2f} vs {old / cells * 1e6:.2f} microseconds a cell")
 
 
