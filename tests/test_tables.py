@@ -253,3 +253,13 @@ def test_publish_questions_needs_its_columns():
     with pytest.raises(SurveyKitError, match="base"):
         rows = pd.DataFrame(_question_rows("E1", 5, [(1, 5, 100.0, 0.0, 9.0)]))
         publish_questions(rows.drop(columns="base"))
+
+
+def test_the_question_tables_and_the_annex_share_one_suppression_rule():
+    """publishing.yaml's rule, on an array of any shape (the annex's areas x questions): a base of 0 is [w],
+    1-2 [c], unknown [x]; an answer's margin is withheld where 0 ([w]) or 1 ([c]) gave it."""
+    from surveykit.publish.rules import margin_labels, question_labels
+
+    base = np.array([[0, 1, 2, 3], [np.nan, 50, 0, 2]])
+    assert question_labels(base).tolist() == [["[w]", "[c]", "[c]", ""], ["[x]", "", "[w]", "[c]"]]
+    assert margin_labels(np.array([[0, 1, 2], [3, 0, 40]])).tolist() == [["[w]", "[c]", ""], ["", "[w]", ""]]

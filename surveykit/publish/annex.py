@@ -44,7 +44,8 @@ import pandas as pd
 from surveykit.errors import SurveyKitError
 from surveykit.publish.annex_counts import (Counts, QuestionBlock, annex_questions, clean_text, codes_of,
                                             natural_order, not_applicable, numeric, question_number)
-from surveykit.publish.rules import bundled_yaml, publishing_rules, round_half_away, round_to
+from surveykit.publish.rules import (bundled_yaml, margin_labels, publishing_rules, question_labels,
+                                     round_half_away, round_to)
 from surveykit.publish.sheet import Block, PublishedSheet, Section
 from surveykit.questionnaire import conditions_mask
 from surveykit.results import NHS_Z, area_levels
@@ -156,13 +157,6 @@ def _areas(design, survey_return, councils, average, england=None) -> _Areas:
 
 # ---------------------------------------------------------------------------------------- publishing
 
-def _labels(base: np.ndarray) -> np.ndarray:
-    """The row-wide label of a question for an area or group ("" where published): [w] none, [c] 1-2."""
-    rules = publishing_rules()
-    low = rules["low_respondents_max"]
-    return np.where(base == 0, rules["labels"]["none"], np.where(base <= low, rules["labels"]["low"], ""))
-
-
 def _published(values: np.ndarray, labels: np.ndarray, kind: str) -> np.ndarray:
     """Rounded numbers (kind: "percent" 1 dp, "count10" / "count5" whole multiples) with labels in place."""
     if kind == "percent":
@@ -216,7 +210,7 @@ def _question_labels(counts: Counts, base: np.ndarray) -> np.ndarray:
     """Each row's label for each variable (rows x variables): [w] none answered, [c] 1-2. The standard and the
     easy-read version of a question add up to the combined one in every row (their weights are the same), so
     where one version is [c] the other is withheld too: otherwise combined minus the other would show it."""
-    labels = _labels(base)
+    labels = question_labels(base)
     low = publishing_rules()["labels"]["low"]
     versions: dict[str, dict[str, int]] = {}
     for key, var in counts.variables.items():
@@ -249,13 +243,10 @@ def _value_parts(counts, stats, j, v, is_total, what: str, row_labels: np.ndarra
             out[:, answer] = _published(stats["est"][:, ja], labels[:, answer], "count10")
             out[:, total] = _published(pop[:, total], labels[:, total], "count10")
         else:
-            rules = publishing_rules()
-            resp = stats["resp"][:, ja]
-            few = resp <= rules["questions"]["margin_needs_respondents_above"]
-            margin = np.where(resp == 0, rules["labels"]["none"], rules["labels"]["low"])
+            margin = margin_labels(stats["resp"][:, ja])
             cell = labels[:, answer]
             out[:, answer] = _published(100 * NHS_Z * np.sqrt(stats["var"][:, ja]) / pop[:, answer],
-                                        np.where((cell == "") & few, margin, cell), "percent")
+                                        np.where(cell == "", margin, cell), "percent")
     return out
 
 
@@ -462,7 +453,7 @@ class _Annex:
             est = (W[:, section_of] * n).sum(axis=0)
             pop = (W * m).sum(axis=0)[section_of]
             percent = 100 * est / pop
-        labels = _labels(n.sum(axis=0))
+        labels = question_labels(n.sum(axis=0))
         values = [_published(est, labels, "count10"), _published(percent, labels, "percent")]
         row_labels = np.array([label for _, rows in sections for label in rows], dtype=object)
         frame = _frame(["group", "population", "percent"], [row_labels, *values])

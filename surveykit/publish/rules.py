@@ -205,6 +205,27 @@ def _row_labels(base: pd.Series, min_base: int, extra_suppressed: pd.Series | No
     return pd.Series(label, index=base.index, dtype="str")
 
 
+def question_labels(base) -> np.ndarray:
+    """What a question's figures for an area or group are published as, by its base (how many answered it),
+    for an array of any shape: "[w]" nobody, "[c]" 1 to ``low_respondents_max``, "[x]" base unknown, "" the
+    figures. The question tables and every annex table use this one rule."""
+    rules = publishing_rules()
+    labels = rules["labels"]
+    base = np.asarray(base, dtype="float64")
+    return np.select([np.isnan(base), base == 0, base <= rules["low_respondents_max"]],
+                     [labels["not_available"], labels["none"], labels["low"]], "")
+
+
+def margin_labels(respondents) -> np.ndarray:
+    """Where an answer's margin of error is withheld although its question is published, by how many gave the
+    answer: "[w]" nobody, "[c]" too few (at most ``margin_needs_respondents_above``), else ""."""
+    rules = publishing_rules()
+    labels = rules["labels"]
+    respondents = np.asarray(respondents, dtype="float64")
+    few = respondents <= rules["questions"]["margin_needs_respondents_above"]
+    return np.where(few, np.where(respondents == 0, labels["none"], labels["low"]), "")
+
+
 def _publish(frame: pd.DataFrame, section: dict, row_label: pd.Series,
              decimals_for: dict[str, pd.Series]) -> pd.DataFrame:
     """Rounded text for every published value column; the row label replaces every value it covers."""
@@ -273,14 +294,13 @@ def publish_questions(questions: pd.DataFrame) -> pd.DataFrame:
     base_column = section["base_column"]
     _require(questions, ["question", "answer", "percent", base_column], "question tables")
     base = _numeric_column(questions, base_column)
-    row_label = _row_labels(base, rules["low_respondents_max"] + 1, None)
+    row_label = pd.Series(question_labels(base.to_numpy()), index=questions.index, dtype="str")
     out = _publish(questions, section, row_label, {})
 
     if "margin_of_error" in out.columns and "respondents" in questions.columns:
-        answering = _numeric_column(questions, "respondents")
-        no_margin = (row_label == "") & (answering <= section["margin_needs_respondents_above"])
-        label = np.where(answering == 0, rules["labels"]["none"], rules["labels"]["low"])
-        out["margin_of_error"] = out["margin_of_error"].where(~no_margin, pd.Series(label, index=out.index))
+        margin = margin_labels(_numeric_column(questions, "respondents").to_numpy())
+        no_margin = (row_label == "").to_numpy() & (margin != "")
+        out["margin_of_error"] = out["margin_of_error"].where(~no_margin, pd.Series(margin, index=out.index))
     answer = questions["answer"]
     if pd.api.types.is_numeric_dtype(answer) and bool((answer.dropna() % 1 == 0).all()):
         out["answer"] = answer.astype("Int64")
