@@ -71,19 +71,21 @@ def run_all(jobs, workers: int = 1, on_done=None) -> list[Outcome]:
             i = pending.pop()
             fn, args, file, what = jobs[i]
             receive, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+            spill = _spill_name()
+            proc = ctx.Process(target=_child, args=(send, fn, args, spill), daemon=True)
             proc.start()
             send.close()
-            running[receive] = (i, proc, time.monotonic())
+            running[receive] = (i, proc, time.monotonic(), spill)
         now = time.monotonic()
-        deadline = min(started + TIME_LIMIT_SECONDS for _, _, started in running.values())
+        deadline = min(started + TIME_LIMIT_SECONDS for _, _, started, _ in running.values())
         ready = wait(list(running), timeout=max(0.0, deadline - now))
         if not ready:  # the oldest child ran out of time
             conn = min(running, key=lambda c: running[c][2])
-            i, proc, _ = running.pop(conn)
+            i, proc, _, spill = running.pop(conn)
             proc.kill()
             proc.join()
             conn.close()
+            _remove(spill)
             _, _, file, what = jobs[i]
             outcomes[i] = Outcome(error=SurveyKitError(
                 f"not read: parsing this {what} took longer than {TIME_LIMIT_SECONDS:.0f} s", file=file))
@@ -91,11 +93,12 @@ def run_all(jobs, workers: int = 1, on_done=None) -> list[Outcome]:
                 on_done(i)
             continue
         for conn in ready:
-            i, proc, _ = running.pop(conn)
+            i, proc, _, spill = running.pop(conn)
             _, _, file, what = jobs[i]
-            status, payload = _receive(conn)
+            status, payload = _receive(conn, spill)
             conn.close()
             proc.join()
+            _remove(spill)
             outcomes[i] = _outcome(status, payload, proc.exitcode, file, what)
             if on_done:
                 on_done(i)
@@ -111,12 +114,13 @@ class Alongside:
 
     def __init__(self, fn, *args, what="job", file=None):
         self.fn, self.args, self.what, self.file = fn, args, what, file
-        self.proc = self.conn = None
+        self.proc = self.conn = self.spill = None
         self.started = time.monotonic()
         if _CAN_FORK and (os.cpu_count() or 1) > 1:
             ctx = mp.get_context("fork")
             self.conn, send = ctx.Pipe(duplex=False)
-            self.proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+            self.spill = _spill_name()
+            self.proc = ctx.Process(target=_child, args=(send, fn, args, self.spill), daemon=True)
             self.proc.start()
             send.close()
 
@@ -137,10 +141,11 @@ class Alongside:
             raise SurveyKitError(f"not read: parsing this {self.what} took longer than {TIME_LIMIT_SECONDS:.0f} s",
                                  file=self.file)
         try:
-            status, payload = _receive(self.conn)
+            status, payload = _receive(self.conn, self.spill)
         finally:
             self.conn.close()
             self.proc.join()
+            _remove(self.spill)
         if status in ("ok", "error") or self.file is not None:
             outcome = _outcome(status, payload, self.proc.exitcode, self.file, self.what)
             if outcome.error is not None:
@@ -151,9 +156,12 @@ class Alongside:
                            f"{', exit code ' + str(self.proc.exitcode) if self.proc.exitcode else ''}): {payload}")
 
     def cancel(self) -> None:
-        if self.proc is not None and self.proc.is_alive():
-            self.proc.kill()
+        """Stop the child (if it still runs) and remove any result it left: nothing of it stays behind."""
+        if self.proc is not None:
+            if self.proc.is_alive():
+                self.proc.kill()
             self.proc.join()
+            _remove(self.spill)
 
 
 def _die_with_parent() -> None:
@@ -166,7 +174,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _child(send, fn, args) -> None:
+def _child(send, fn, args, spill: str | None = None) -> None:
     """In the child: limit memory, silence stderr, run, send back the result or the error."""
     if os.getppid() == 1:   # the parent died before this line
         os._exit(1)
@@ -198,43 +206,58 @@ def _child(send, fn, args) -> None:
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - an unpicklable result is our bug, reported as such
         data = pickle.dumps(("failed", "internal error: result could not be returned\n" + traceback.format_exc()))
-    send.send_bytes(_by_file(data) if len(data) > _BY_FILE_BYTES else b"P" + data)
+    send.send_bytes(_by_file(data, spill) if spill and len(data) > _BY_FILE_BYTES else b"P" + data)
     send.close()
 
 
-def _by_file(data: bytes) -> bytes:
-    """The result written to a private temporary file; what goes down the pipe is its name."""
-    import tempfile
+def _spill_name() -> str | None:
+    """Where a child may write a large result: a name the parent chooses, so that the parent can remove the
+    file whatever becomes of the child (killed mid-write, or its result never taken)."""
+    if _SHM is None:
+        return None
+    return os.path.join(_SHM, f"surveykit-{os.getpid()}-{os.urandom(8).hex()}.pickle")
 
+
+def _by_file(data: bytes, name: str) -> bytes:
+    """The result written to a new private file (it must not exist: O_EXCL); what goes down the pipe is only a
+    mark that it is there (the parent reads the file it named, never one a child names)."""
     try:
-        fd, name = tempfile.mkstemp(prefix="surveykit-", suffix=".pickle", dir=_SHM)
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(data)
     except OSError:
+        _remove(name)
         return b"P" + data
-    return b"F" + os.fsencode(name)
+    return b"F"
 
 
-def _receive(conn) -> tuple:
+def _remove(name: str | None) -> None:
+    if name:
+        try:
+            os.unlink(name)
+        except OSError:
+            pass
+
+
+def _receive(conn, spill: str | None) -> tuple:
     """(status, payload) the child sent; ("crashed", None) when it died before sending."""
     try:
-        return pickle.loads(_received(conn.recv_bytes()))
+        return pickle.loads(_received(conn.recv_bytes(), spill))
     except (EOFError, OSError, pickle.UnpicklingError):
         return "crashed", None
 
 
-def _received(message: bytes) -> bytes:
-    """The child's pickled result, from the pipe or from the file it names (removed once read)."""
-    if message[:1] == b"F":
-        name = os.fsdecode(message[1:])
+def _received(message: bytes, spill: str | None) -> bytes:
+    """The child's pickled result, from the pipe, or from the spill file when the child says it wrote it there
+    (removed once read)."""
+    if message == b"F" and spill:
         try:
-            with open(name, "rb") as source:
+            with open(spill, "rb") as source:
                 return source.read()
         finally:
-            try:
-                os.unlink(name)
-            except OSError:
-                pass
+            _remove(spill)
+    if message[:1] != b"P":
+        raise pickle.UnpicklingError("unexpected message from a child")
     return message[1:]
 
 

@@ -12,6 +12,7 @@ folders already parse in children of their own. This module imports no pandas.
 
 from __future__ import annotations
 
+import atexit
 import os
 from pathlib import Path
 
@@ -48,7 +49,15 @@ def start_reading(path, survey: str, year: str | None) -> None:
             return
         year = years[-1]
     key = (identity, str(survey).lower(), str(year))
+    if not _pending:
+        atexit.register(_stop_all)
     _pending[key] = Alongside(_parse, path, str(survey).lower(), str(year), what="SPSS file", file=path)
+
+
+def _stop_all() -> None:
+    """At exit (a run stopped before it read the return): no read-ahead left running or left in /dev/shm."""
+    while _pending:
+        _pending.popitem()[1].cancel()
 
 
 def _parse(path: Path, survey: str, year: str):

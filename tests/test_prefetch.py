@@ -98,3 +98,34 @@ def test_only_spss_files_are_read_ahead(tmp_path):
     prefetch.start_reading(tmp_path / "missing.sav", "ascs", "2020-21")
     prefetch.start_reading(tmp_path, "ascs", "2020-21")
     assert not prefetch._pending
+
+
+def _spilled():
+    shm = Path("/dev/shm")
+    return sorted(shm.glob(f"surveykit-{os.getpid()}-*")) if shm.is_dir() else []
+
+
+def _big(n):
+    return b"x" * n
+
+
+@needs_fork
+def test_a_result_never_taken_leaves_nothing_in_shared_memory():
+    from surveykit.contained import Alongside
+
+    job = Alongside(_big, 4 << 20)          # large: it goes through a file in /dev/shm, not the pipe
+    job.proc.join(30)
+    if Path("/dev/shm").is_dir():
+        assert _spilled()                   # written, and waiting to be taken
+    job.cancel()
+    assert not _spilled()
+    taken = Alongside(_big, 4 << 20)
+    assert len(taken.result()) == 4 << 20 and not _spilled()
+
+
+@needs_fork
+def test_a_read_ahead_nobody_takes_is_stopped_at_exit():
+    prefetch.start_reading(PSPP / "ascs-small.sav", "ascs", "2020-21")
+    (job,) = prefetch._pending.values()
+    prefetch._stop_all()
+    assert not prefetch._pending and not job.proc.is_alive() and not _spilled()
