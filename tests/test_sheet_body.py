@@ -11,14 +11,15 @@ import pandas as pd
 import pytest
 
 from surveykit.publish.sheet import Block, PublishedSheet, Section
-from surveykit.publish.sheet_body import column_index, column_letters, number_text
+from surveykit.publish.sheet_body import number_text
+from surveykit.workbook_layout import column_index, column_letter
 from surveykit.publish.workbook import write_workbook
 
 
 def test_column_letters_and_back():
     for index, letters in [(0, "A"), (25, "Z"), (26, "AA"), (51, "AZ"), (52, "BA"), (701, "ZZ"), (702, "AAA"),
                            (16383, "XFD")]:
-        assert column_letters(index) == letters
+        assert column_letter(index) == letters
         assert column_index(letters) == index
 
 

@@ -19,19 +19,11 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
+from surveykit.workbook_layout import column_index, column_letter
+
 _ROW = re.compile(rb'<row r="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
 _SHEET_DATA = re.compile(rb"<sheetData>(.*?)</sheetData>|<sheetData/>", re.S)
 _DIMENSION = re.compile(rb'<dimension ref="([^"]*)"/>')
-
-
-def column_letters(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def number_text(value) -> str:
@@ -89,7 +81,7 @@ class Body:
         """Sheet row (1-based) -> its ``<c>`` elements, in column order (each column adds at most one a row)."""
         cells: dict[int, list[str]] = {}
         for column, rows, values, keys, formats, is_text in self.columns:
-            letters = column_letters(column)
+            letters = column_letter(column)
             style = {key: fmt._get_xf_index() for key, fmt in formats.items()}
             if is_text:
                 made = [f'<c r="{letters}{r + 1}" s="{style[k]}" t="inlineStr">{_inline(v)}</c>'
@@ -130,17 +122,9 @@ def _spliced(sheet_xml: bytes, body: Body) -> bytes:
         end_letters = re.match(r"[A-Z]+", end).group(0)
         width = max(column_index(end_letters), last_column)
         height = max(int(end[len(end_letters):]), last_row)
-        xml = xml[:dimension.start()] + f'<dimension ref="{first}:{column_letters(width)}{height}"/>'.encode() \
+        xml = xml[:dimension.start()] + f'<dimension ref="{first}:{column_letter(width)}{height}"/>'.encode() \
             + xml[dimension.end():]
     return xml
-
-
-def column_index(letters: str) -> int:
-    """A -> 0, AA -> 26."""
-    index = 0
-    for ch in letters:
-        index = index * 26 + ord(ch) - 64
-    return index - 1
 
 
 def splice(package: io.BytesIO, bodies: list[Body], path) -> None:
