@@ -18,8 +18,11 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape as xml_escape
 
-from surveykit.workbook_layout import column_index, column_letter
+import numpy as np
+
+from surveykit.workbook_layout import cell_position, column_letter
 
 _ROW = re.compile(rb'<row r="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
 _SHEET_DATA = re.compile(rb"<sheetData>(.*?)</sheetData>|<sheetData/>", re.S)
@@ -28,12 +31,7 @@ _DIMENSION = re.compile(rb'<dimension ref="([^"]*)"/>')
 
 def number_text(value) -> str:
     """A number as the ``<v>`` of a cell: integers exactly, floats as the shortest text that reads back equal."""
-    kind = type(value)
-    if kind is float:
-        return repr(value)
-    if kind is int:
-        return str(value)
-    if float(value).is_integer() and "int" in kind.__name__:
+    if isinstance(value, (int, np.integer)):
         return str(int(value))
     return repr(float(value))
 
@@ -47,8 +45,7 @@ def _escaped(text: str) -> str:
     text that already looks like such an escape has its underscore escaped ("_x005F_"); then XML's own."""
     if "_x" in text:
         text = _ESCAPE_LIKE.sub(r"_x005F\1", text)
-    text = _CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return xml_escape(_CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text))
 
 
 def _inline(text: str) -> str:
@@ -113,17 +110,13 @@ def _spliced(sheet_xml: bytes, body: Body) -> bytes:
     xml = sheet_xml[:found.start()] + b"<sheetData>" + merged + b"</sheetData>" + sheet_xml[found.end():]
     if not cells:
         return xml
-    last_row = max(cells)
-    last_column = body.last_column()
     dimension = _DIMENSION.search(xml)
     if dimension is not None:
         first, _, end = dimension.group(1).decode().partition(":")
-        end = end or first
-        end_letters = re.match(r"[A-Z]+", end).group(0)
-        width = max(column_index(end_letters), last_column)
-        height = max(int(end[len(end_letters):]), last_row)
-        xml = xml[:dimension.start()] + f'<dimension ref="{first}:{column_letter(width)}{height}"/>'.encode() \
-            + xml[dimension.end():]
+        last_row, last_column = cell_position(end or first)     # xlsxwriter's cells, 0-based
+        last_row, last_column = max(last_row, max(cells) - 1), max(last_column, body.last_column())
+        ref = f"{first}:{column_letter(last_column)}{last_row + 1}"
+        xml = xml[:dimension.start()] + f'<dimension ref="{ref}"/>'.encode() + xml[dimension.end():]
     return xml
 
 
