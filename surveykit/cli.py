@@ -76,7 +76,7 @@ def _frameworks() -> dict[str, str]:
 def _breakdowns() -> str:
     """Each survey's breakdowns (the groupings of its latest bundled questionnaire); read only when
     a help page shows them."""
-    from surveykit.pipeline import latest_year
+    from surveykit.resources import latest_year
     from surveykit.questionnaire import load_spec
 
     surveys = dict.fromkeys(survey for survey, _ in bundled_specs())
@@ -267,7 +267,7 @@ def main(argv=None):
         if args.command == "check":
             return _check(args)
         if args.command == "synth":
-            from surveykit.pipeline import latest_year
+            from surveykit.resources import latest_year
             from surveykit.synth import make_return, write_return
             year = args.year or latest_year(args.survey)
             synthetic = make_return(args.survey, year, councils=args.councils,

@@ -24,7 +24,7 @@ from surveykit.fit import check_shape
 from surveykit.publish.atomic import OutputFolder, atomic_write, check_out, recover
 from surveykit.publish.csv import write_csv
 from surveykit.problems import INVISIBLE, visible
-from surveykit.questionnaire import available_specs, load_spec
+from surveykit.questionnaire import load_spec
 from surveykit.questions import question_tables
 from surveykit.read import file_checksum, read_councils, read_population, read_raw
 from surveykit.contained import Alongside
@@ -44,14 +44,6 @@ _IMPORTED_AHEAD = (scipy.special, xlsxwriter)
 DEMO = {"ascs": ("demo-ascs-return.csv", "demo-ascs-population.csv", "demo-councils.csv"),
         "sace": ("demo-sace-return.csv", "demo-sace-population.csv", "demo-councils.csv")}
 EXIT_CLEAN, EXIT_ERROR, EXIT_PROBLEMS = 0, 2, 3
-
-
-def latest_year(survey: str) -> str:
-    """The latest year with a bundled questionnaire spec for `survey`."""
-    years = sorted(y for s, y in available_specs() if s == survey)
-    if not years:
-        raise SurveyKitError(f"no bundled questionnaire for survey {survey!r}")
-    return years[-1]
 
 
 def read_return(path, survey: str, year: str, population=None, councils=None, strict: bool = False,

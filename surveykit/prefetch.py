@@ -17,9 +17,11 @@ import os
 from pathlib import Path
 
 from surveykit.contained import Alongside
+from surveykit.errors import SurveyKitError
+from surveykit.resources import latest_year
 
 _SPSS_MAGIC = (b"$FL2", b"$FL3")
-_pending: dict[tuple, tuple] = {}
+_pending: dict[tuple, Alongside] = {}   # (file identity, survey, year) -> its parse
 
 
 def _identity(path: Path):
@@ -41,17 +43,14 @@ def start_reading(path, survey: str, year: str | None) -> None:
         identity = _identity(path)
     except OSError:
         return   # read_raw says what is wrong with the file, in its own words
-    if year is None:
-        from surveykit.resources import bundled_specs
-
-        years = [y for s, y in bundled_specs() if s == str(survey).lower()]
-        if not years:
-            return
-        year = years[-1]
-    key = (identity, str(survey).lower(), str(year))
+    survey = str(survey).lower()
+    try:
+        year = str(year) if year is not None else latest_year(survey)
+    except SurveyKitError:
+        return   # the run says so itself
     if not _pending:
         atexit.register(_stop_all)
-    _pending[key] = Alongside(_parse, path, str(survey).lower(), str(year), what="SPSS file", file=path)
+    _pending[(identity, survey, year)] = Alongside(_parse, path, survey, year, what="SPSS file", file=path)
 
 
 def _stop_all() -> None:

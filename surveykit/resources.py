@@ -26,3 +26,14 @@ def bundled_specs() -> list[tuple[str, str]]:
     name is `surveykit.questionnaire.available_specs`."""
     root = bundled_path("questionnaires")
     return sorted((p.parent.name, p.stem) for p in Path(root).glob("*/*.yaml"))
+
+
+def latest_year(survey: str) -> str:
+    """The latest year with a bundled questionnaire spec for `survey` (read without importing the rest of
+    surveykit, so the command can use it before anything heavy is loaded)."""
+    from surveykit.errors import SurveyKitError
+
+    years = sorted(y for s, y in bundled_specs() if s == survey)
+    if not years:
+        raise SurveyKitError(f"no bundled questionnaire for survey {survey!r}")
+    return years[-1]

@@ -216,7 +216,7 @@ def make_return(survey: str = "ascs", year: str | None = None, councils=152, res
     year, or the latest bundled one).
     """
     if year is None:
-        from surveykit.pipeline import latest_year
+        from surveykit.resources import latest_year
         year = spec.year if spec is not None else latest_year(survey)
     spec = spec if spec is not None else _load_spec(survey, year)
     lookup = synthetic_councils()
