@@ -64,7 +64,7 @@ def run_all(jobs, workers: int = 1, on_done=None) -> list[Outcome]:
     ctx = mp.get_context("fork")
     outcomes: list[Outcome | None] = [None] * len(jobs)
     pending = list(range(len(jobs)))[::-1]
-    running: dict = {}   # connection -> (index, process, started)
+    running: dict = {}   # connection -> (index, process, started, spill file)
     workers = max(1, int(workers))
     while pending or running:
         while pending and len(running) < workers:
@@ -87,8 +87,7 @@ def run_all(jobs, workers: int = 1, on_done=None) -> list[Outcome]:
             conn.close()
             _remove(spill)
             _, _, file, what = jobs[i]
-            outcomes[i] = Outcome(error=SurveyKitError(
-                f"not read: parsing this {what} took longer than {TIME_LIMIT_SECONDS:.0f} s", file=file))
+            outcomes[i] = Outcome(error=_too_long(what, file))
             if on_done:
                 on_done(i)
             continue
@@ -109,14 +108,15 @@ class Alongside:
     """``fn(*args)`` run in a forked child while the parent gets on with other work (on a machine of two cores
     or more: the annex beside the ASCOF tables, a return parsed while the toolkit is imported); ``result()``
     waits for it and gives its value, or raises the SurveyKitError it raised. Given the ``file`` it parses, a
-    crash or a parse longer than the time limit is that file's error, as in ``contained``. Without fork it runs
-    in-process when ``result()`` is called."""
+    crash or a parse longer than the time limit is that file's error, as in ``contained``, and it is parsed in a
+    child even on one core. Without fork it runs in-process when ``result()`` is called."""
 
     def __init__(self, fn, *args, what="job", file=None):
         self.fn, self.args, self.what, self.file = fn, args, what, file
         self.proc = self.conn = self.spill = None
         self.started = time.monotonic()
-        if _CAN_FORK and (os.cpu_count() or 1) > 1:
+        # a file's parse is contained whatever the cores (as in ``contained``); other work forks only to overlap
+        if _CAN_FORK and (file is not None or (os.cpu_count() or 1) > 1):
             ctx = mp.get_context("fork")
             self.conn, send = ctx.Pipe(duplex=False)
             self.spill = _spill_name()
@@ -138,8 +138,7 @@ class Alongside:
                                                             - time.monotonic())):
             self.cancel()
             self.conn.close()
-            raise SurveyKitError(f"not read: parsing this {self.what} took longer than {TIME_LIMIT_SECONDS:.0f} s",
-                                 file=self.file)
+            raise _too_long(self.what, self.file)
         try:
             status, payload = _receive(self.conn, self.spill)
         finally:
@@ -162,6 +161,10 @@ class Alongside:
                 self.proc.kill()
             self.proc.join()
             _remove(self.spill)
+
+
+def _too_long(what: str, file) -> SurveyKitError:
+    return SurveyKitError(f"not read: parsing this {what} took longer than {TIME_LIMIT_SECONDS:.0f} s", file=file)
 
 
 def _die_with_parent() -> None:
