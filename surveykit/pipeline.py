@@ -7,6 +7,7 @@ fresh folder that replaces ``--out`` whole at the end (publish/atomic.py).
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import time
@@ -15,8 +16,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-import scipy.special
-import xlsxwriter
 
 from surveykit import __version__
 from surveykit.errors import SurveyKitError, command_guard
@@ -38,9 +37,6 @@ from surveykit.publish.answer_tables import answers_sheets
 from surveykit.publish.ascof_tables import ascof_sheets, data_quality_sheets
 from surveykit.publish.workbook import write_workbook
 
-# Imported when this module is, while a .sav read ahead (prefetch.py) parses, not later in the middle of the
-# work: the intervals' quantiles (0.16 s) and the workbooks' writer.
-_IMPORTED_AHEAD = (scipy.special, xlsxwriter)
 DEMO = {"ascs": ("demo-ascs-return.csv", "demo-ascs-population.csv", "demo-councils.csv"),
         "sace": ("demo-sace-return.csv", "demo-sace-population.csv", "demo-councils.csv")}
 EXIT_CLEAN, EXIT_ERROR, EXIT_PROBLEMS = 0, 2, 3
@@ -130,6 +126,10 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
     check_shape(spec, pop, population, return_path)
     lookup = step("council lookup", read_councils, councils) if councils else None
     _check_spine(spine, plots, lookup, known_from=pop)
+    # what the intervals (scipy.special, 0.16 s) and the workbooks will need, loaded now: a .sav read ahead
+    # (prefetch.py) is parsing meanwhile, so this costs nothing that the estimates would not
+    for module in ("scipy.special", "xlsxwriter"):
+        importlib.import_module(module)
     raw = step("read return", read_raw, return_path, spec, progress=None if not quiet else False)
     ret = step("validate", validate, raw, spec, population=pop, councils=lookup, strict=strict)
     if ret.population is None:
