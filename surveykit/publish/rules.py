@@ -192,28 +192,21 @@ def _require(frame: pd.DataFrame, columns, what: str) -> None:
         raise SurveyKitError(f"{what} lack column(s) {', '.join(missing)}", column=missing[0])
 
 
-def _row_labels(base: pd.Series, min_base: int, extra_suppressed: pd.Series | None) -> pd.Series:
-    """Row-wide label ("" for publishable rows): [x] base unknown, [w] none, [c] too few."""
-    rules = publishing_rules()
-    labels = rules["labels"]
+def _base_labels(base, min_base: int, also_low=None) -> np.ndarray:
+    """What a row's figures are published as by its base, for an array of any shape: "[x]" base unknown, "[w]"
+    nobody, "[c]" fewer than ``min_base`` (or ``also_low`` where anyone answered), "" the figures."""
+    labels = publishing_rules()["labels"]
+    base = np.asarray(base, dtype="float64")
     low = (base > 0) & (base < min_base)
-    if extra_suppressed is not None:
-        low = low | (extra_suppressed & (base > 0))
-    label = np.select(
-        [base.isna(), base == 0, low], [labels["not_available"], labels["none"], labels["low"]], ""
-    )
-    return pd.Series(label, index=base.index, dtype="str")
+    if also_low is not None:
+        low |= np.asarray(also_low, dtype=bool) & (base > 0)
+    return np.select([np.isnan(base), base == 0, low], [labels["not_available"], labels["none"], labels["low"]], "")
 
 
 def question_labels(base) -> np.ndarray:
-    """What a question's figures for an area or group are published as, by its base (how many answered it),
-    for an array of any shape: "[w]" nobody, "[c]" 1 to ``low_respondents_max``, "[x]" base unknown, "" the
-    figures. The question tables and every annex table use this one rule."""
-    rules = publishing_rules()
-    labels = rules["labels"]
-    base = np.asarray(base, dtype="float64")
-    return np.select([np.isnan(base), base == 0, base <= rules["low_respondents_max"]],
-                     [labels["not_available"], labels["none"], labels["low"]], "")
+    """``_base_labels`` of a question for an area or group (its base: how many answered it): "[c]" for 1 to
+    ``low_respondents_max``. The question tables and every annex table use this one rule."""
+    return _base_labels(base, publishing_rules()["low_respondents_max"] + 1)
 
 
 def margin_labels(respondents) -> np.ndarray:
@@ -268,7 +261,8 @@ def publish_ascof(results: pd.DataFrame) -> pd.DataFrame:
             extra = results["suppressed"].astype("boolean").fillna(False).astype(bool)
         except (TypeError, ValueError) as exc:
             raise SurveyKitError(f"expected true/false: {exc}", column="suppressed") from exc
-    row_label = _row_labels(base, section["min_base"], extra)
+    row_label = pd.Series(_base_labels(base.to_numpy(), section["min_base"],
+                                      None if extra is None else extra.to_numpy()), index=base.index, dtype="str")
 
     default_decimals = {c: r["decimals"] for c, r in section["values"].items() if r.get("per_measure")}
     by_measure = section.get("decimals_by_measure") or {}
