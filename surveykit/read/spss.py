@@ -1,17 +1,21 @@
 """SPSS returns (.sav, .zsav), as analysts hold the national file, including PSPP-written ones.
 
-pyreadstat parses the file in a contained child process (a damaged .sav can crash its C library).
+The file is parsed in a contained child process (a damaged .sav can crash pyreadstat's C library): the
+names, labels and missing values by pyreadstat, the cases by numpy (sav_data.py: several times faster on a
+national file), or by pyreadstat too when the file holds something that decoder does not know (.zsav).
 SPSS's own user-missing declarations (e.g. -9) are honoured: they are the file's statement that a value is
 missing. Value labels come back with the data so outputs can use the file's own wording.
 """
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from surveykit.read import sav_data
 from surveykit.read.cells import BadCells, finish, unreadable
 from surveykit.contained import contained
 from surveykit.prefetch import take
@@ -29,10 +33,7 @@ def read_spss(path: Path, spec):
 
 def parse_spss(path: Path, spec):
     """What ``read_spss`` gives, parsed in this process."""
-    import pyreadstat
-
-    with unreadable(path, "SPSS file"):
-        frame, meta = pyreadstat.read_sav(str(path), user_missing=True, disable_datetime_conversion=True)
+    frame, meta = _read_sav(path)
     frame = _blank_user_missing(frame, meta.missing_ranges or {})
     mapping = match_exact(frame.columns, spec)
     frame = rename(frame, mapping, path)
@@ -43,6 +44,24 @@ def parse_spss(path: Path, spec):
     labels = {mapping.get(var, var): {_label_key(k): str(v) for k, v in codes.items()}
               for var, codes in (meta.variable_value_labels or {}).items()}
     return data, labels, bad
+
+
+def _read_sav(path: Path):
+    """(frame, metadata) as ``pyreadstat.read_sav(path, user_missing=True, disable_datetime_conversion=True)``
+    gives them."""
+    import pyreadstat
+
+    with unreadable(path, "SPSS file"):
+        meta = pyreadstat.read_sav(str(path), metadataonly=True, user_missing=True)[1]
+    try:
+        buffer = path.read_bytes()
+        frame = sav_data.read_frame(buffer, sav_data.read_layout(buffer), meta.column_names, meta.file_encoding)
+        if len(frame) == meta.number_rows or meta.number_rows in (None, -1):
+            return frame, meta
+    except (sav_data.Unsupported, struct.error, ValueError, IndexError, UnicodeDecodeError, LookupError):
+        pass                                 # pyreadstat reads it, or says what is wrong with it
+    with unreadable(path, "SPSS file"):
+        return pyreadstat.read_sav(str(path), user_missing=True, disable_datetime_conversion=True)
 
 
 def _blank_user_missing(frame: pd.DataFrame, ranges: dict) -> pd.DataFrame:

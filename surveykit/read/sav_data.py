@@ -1,0 +1,216 @@
+"""The cases of a .sav file decoded with numpy: the file's data section is fixed-width 8-byte slots, or
+those slots bytecode-compressed (what SPSS and PSPP write by default), and reading it value by value, as
+pyreadstat does, is most of the time a national return takes to read.
+
+Only the layout is read here (the header and the dictionary, to find each variable's slots and where the
+data begin); names, labels, missing values and the encoding still come from pyreadstat, which reads them
+in milliseconds. Anything this decoder does not know (zlib-compressed .zsav, very long strings, a
+non-standard system-missing value, a dictionary it cannot follow, data that do not add up to whole
+cases) raises `Unsupported`, and the caller reads the file with pyreadstat instead. The result is the
+frame ``pyreadstat.read_sav(path, user_missing=True, disable_datetime_conversion=True)`` gives
+(tests/test_sav_data.py compares them on every kind of file we hold).
+
+The format: the "SPSS system file" chapter of the GNU PSPP developers' guide.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+SYSMIS = -sys.float_info.max          # the system-missing value every writer uses
+HEADER_BYTES = 176
+_END, _RAW, _SPACES, _SYSMIS_CODE = 252, 253, 254, 255
+
+
+class Unsupported(Exception):
+    """The file uses something only pyreadstat decodes."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    byte_order: str       # "<" or ">"
+    compression: int      # 0 none, 1 bytecode
+    bias: float
+    cases: int            # from the header; -1 when the writer did not say
+    widths: tuple         # one per variable: 0 numeric, else the string's width in bytes
+    first_slots: tuple    # each variable's first 8-byte slot in a case
+    slots: int            # 8-byte slots in a case
+    data_offset: int
+
+
+def read_layout(buffer) -> Layout:
+    """The header and dictionary of a .sav held in `buffer` (bytes or a memory map)."""
+    if bytes(buffer[:4]) not in (b"$FL2", b"$FL3"):
+        raise Unsupported("not an SPSS system file")
+    for order in "<>":
+        if struct.unpack_from(order + "i", buffer, 64)[0] in (2, 3):
+            break
+    else:
+        raise Unsupported("unknown byte order")
+    _, slots, compression, _, cases = struct.unpack_from(order + "5i", buffer, 64)
+    bias = struct.unpack_from(order + "d", buffer, 84)[0]
+    if compression not in (0, 1):
+        raise Unsupported("zlib-compressed (.zsav)")
+    reader = _Reader(buffer, order, HEADER_BYTES)
+    widths, first_slots, slot = [], [], 0
+    while True:
+        kind = reader.int()
+        if kind == 2:
+            width, has_label, missing, _, _ = reader.ints(5)
+            reader.skip(8)                                    # the short name
+            if has_label:
+                reader.skip((reader.int() + 3) // 4 * 4)
+            reader.skip(abs(missing) * 8)
+            if width >= 0:
+                widths.append(width)
+                first_slots.append(slot)
+            elif not widths or widths[-1] == 0:
+                raise Unsupported("a continuation slot follows no string")
+            slot += 1
+        elif kind == 3:
+            for _ in range(reader.int()):
+                reader.skip(8)
+                reader.skip((reader.byte() + 8) // 8 * 8 - 1)
+            if reader.int() != 4:
+                raise Unsupported("value labels without their variables")
+            reader.skip(reader.int() * 4)
+        elif kind == 6:
+            reader.skip(reader.int() * 80)
+        elif kind == 7:
+            subtype, size, count = reader.ints(3)
+            if subtype == 14:
+                raise Unsupported("very long strings")
+            if subtype == 4 and size == 8 and count >= 1:
+                if struct.unpack_from(order + "d", buffer, reader.at)[0] != SYSMIS:
+                    raise Unsupported("a non-standard system-missing value")
+            reader.skip(size * count)
+        elif kind == 999:
+            reader.skip(4)
+            break
+        else:
+            raise Unsupported(f"unknown dictionary record {kind}")
+    if slot != slots:
+        raise Unsupported("the dictionary and the header disagree on the case size")
+    if any(w > 255 for w in widths):
+        raise Unsupported("very long strings")
+    return Layout(order, compression, bias, cases, tuple(widths), tuple(first_slots), slots, reader.at)
+
+
+class _Reader:
+    def __init__(self, buffer, order, at):
+        self.buffer, self.order, self.at = buffer, order, at
+
+    def int(self) -> int:
+        return self.ints(1)[0]
+
+    def ints(self, count) -> tuple:
+        values = struct.unpack_from(f"{self.order}{count}i", self.buffer, self.at)
+        self.at += 4 * count
+        return values
+
+    def byte(self) -> int:
+        value = self.buffer[self.at]
+        self.at += 1
+        return value
+
+    def skip(self, count: int) -> None:
+        if count < 0 or self.at + count > len(self.buffer):
+            raise Unsupported("the dictionary runs past the end of the file")
+        self.at += count
+
+
+def case_slots(buffer, layout: Layout) -> np.ndarray:
+    """Every case's slots as a (cases, slots) array of 8-byte rows, decompressed if need be."""
+    units = np.frombuffer(buffer, dtype=np.uint8, offset=layout.data_offset,
+                          count=(len(buffer) - layout.data_offset) // 8 * 8).reshape(-1, 8)
+    if layout.compression == 1:
+        units = _decompress(units, layout)
+    cases = len(units) // layout.slots if layout.slots else 0
+    if layout.cases >= 0:
+        if cases < layout.cases:
+            raise Unsupported("fewer cases than the header says")
+        cases = layout.cases
+    elif layout.compression == 0 and len(units) % layout.slots:
+        raise Unsupported("the data are not whole cases")
+    return units[:cases * layout.slots].reshape(cases, layout.slots, 8)
+
+
+def _decompress(units: np.ndarray, layout: Layout) -> np.ndarray:
+    """Bytecode compression: a block of eight codes, then the raw 8-byte values its 253 codes call for.
+    Which units are code blocks depends on every block before, so the chain of blocks is followed in
+    vectorised doubling steps: jumps of 1, 2, 4 ... 2^k blocks, the chain walked in jumps of 2^k (a few
+    thousand steps for a national file), then each jump filled in by halving it."""
+    n = len(units)
+    is_raw_code = units == _RAW
+    raws_called = is_raw_code.view(np.uint64).ravel() * np.uint64(0x0101010101010101) >> np.uint64(56)
+    jump = np.minimum(np.arange(1, n + 1) + raws_called.astype(np.int64), n)   # from one code block to the next
+    jump = np.append(jump, n).astype(np.int32 if n < 2**31 - 16 else np.int64)  # n: past the end, and stays
+    jumps = [jump]
+    for _ in range(max(1, n.bit_length() // 2 - 1)):
+        jumps.append(jumps[-1][jumps[-1]])
+    longest = jumps[-1][jumps[-1]]
+    checkpoints, at = [], 0
+    while at < n:
+        checkpoints.append(at)
+        at = int(longest[at])
+    chain = np.array(checkpoints, dtype=jump.dtype)
+    for level in reversed(jumps):
+        chain = np.column_stack([chain, level[chain]]).ravel()
+    blocks = chain[chain < n]
+    is_block = np.zeros(n, dtype=bool)
+    is_block[blocks] = True
+    codes = units[blocks].ravel()
+    ends = np.flatnonzero(codes == _END)
+    if len(ends):
+        codes = codes[:ends[0]]
+    padding = np.flatnonzero(codes == 0)
+    if len(padding):
+        codes = np.delete(codes, padding)
+    raw = units[~is_block].view(layout.byte_order + "f8").ravel()
+    is_raw = codes == _RAW
+    wanted_raw = np.count_nonzero(is_raw)
+    if wanted_raw > len(raw):
+        raise Unsupported("the compressed data end inside a value")
+    values = np.subtract(codes, layout.bias, dtype=np.float64).astype(layout.byte_order + "f8", copy=False)
+    values[codes == _SYSMIS_CODE] = SYSMIS
+    values[is_raw] = raw[:wanted_raw]
+    values[codes == _SPACES] = np.frombuffer(b" " * 8, dtype=layout.byte_order + "f8")[0]
+    return values.view(np.uint8).reshape(-1, 8)
+
+
+def read_frame(buffer, layout: Layout, names, encoding: str) -> pd.DataFrame:
+    """The cases as pyreadstat's frame: numbers as float64 with system-missing as NaN, strings decoded and
+    stripped of their trailing blanks."""
+    if len(names) != len(layout.widths):
+        raise Unsupported("pyreadstat and the dictionary disagree on the variables")
+    slots = case_slots(buffer, layout)
+    numeric = [i for i, width in enumerate(layout.widths) if width == 0]
+    by_slot = slots.view(layout.byte_order + "f8")[:, :, 0].T       # (slots, cases), a view
+    numbers = by_slot[[layout.first_slots[i] for i in numeric]].astype(np.float64)   # each row one variable
+    numbers[numbers == SYSMIS] = np.nan
+    frame = pd.DataFrame(numbers.T, columns=[names[i] for i in numeric], copy=False)   # one block, no copy
+    strings = {}
+    for i, width in enumerate(layout.widths):
+        if width:
+            first = layout.first_slots[i]
+            raw = slots[:, first:first + (width + 7) // 8].reshape(len(slots), -1)[:, :width]
+            strings[names[i]] = _strings(raw, encoding)
+    if strings:
+        frame = pd.concat([frame, pd.DataFrame(strings)], axis=1)
+    return frame[list(names)]
+
+
+def _strings(raw: np.ndarray, encoding: str) -> np.ndarray:
+    """One string column, without its trailing blanks: plain ASCII decoded by numpy, other text one
+    distinct value at a time (survey codes repeat)."""
+    fixed = np.ascontiguousarray(raw).view(f"S{raw.shape[1]}").ravel()
+    if raw.max(initial=0) < 0x80 and "A".encode(encoding) == b"A":
+        return np.strings.rstrip(fixed.astype("U"), " ")
+    distinct, inverse = np.unique(fixed, return_inverse=True)
+    text = np.array([value.rstrip(b" ").decode(encoding) for value in distinct], dtype=object)
+    return text[inverse.ravel()]
