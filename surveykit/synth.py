@@ -730,8 +730,9 @@ def _write_sav(df: pd.DataFrame, spec, path: Path) -> None:
     labels = {name: {float(k): str(v) for k, v in col.codes.items()}
               for name, col in spec.columns.items() if col.codes and name in frame}
     column_labels = [(spec.columns[c].aliases or [c])[0] if c in spec.columns else c for c in frame.columns]
+    # bytecode-compressed, as SPSS and PSPP save by default, so benchmarks read what analysts hold
     atomic_write(path, lambda tmp: pyreadstat.write_sav(frame, tmp, column_labels=column_labels,
-                                                   variable_value_labels=labels))
+                                                   variable_value_labels=labels, row_compress=True))
 
 
 def _write_xlsx_folder(synthetic: SyntheticReturn, spec, folder: Path, cached: bool = True) -> None:
