@@ -31,7 +31,7 @@ from surveykit.resources import bundled_path
 from surveykit.results import area_levels, ascof
 from surveykit.publish.rules import publish_ascof, publish_questions
 from surveykit.validate import validate
-from surveykit.weights import weight
+from surveykit.weights import DEFAULT_LONELY, weight
 from surveykit.publish.annex import annex_notes, annex_tables
 from surveykit.publish.answer_tables import answers_sheets
 from surveykit.publish.ascof_tables import ascof_sheets, data_quality_sheets
@@ -135,53 +135,41 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
     if ret.population is None:
         raise SurveyKitError("no eligible populations: give a population file (--population); only the official "
                              "workbook carries its own", file=return_path)
-    design = step("weight and score", weight, ret, None, lookup)
-    levels = [name for name, _ in area_levels(design, england)]
-    _check_spine(spine, plots, lookup, ret)
-    coverage_problems = design.coverage.problems(levels, england, strict=strict)
-    if len(coverage_problems):
-        ret.problems = pd.concat([ret.problems, coverage_problems], ignore_index=True)
-    omitted = dict(ret.omitted)
-    if "england" not in levels:
-        omitted["England and region rows"] = ("a return of one council: its England would be that council "
-                                              "(--england always adds them)" if england is None
-                                              else "not asked for")
-        if plots:
-            omitted["plots"] = "funnel and caterpillar plots compare councils with England, which this run has not"
-            plots = False
     has_annex = spec.survey == "ascs"
-    if not has_annex:
-        omitted["annex.xlsx"] = ("surveykit builds the ASCS's annex tables (T1a-T6) only; the SACE's answers by "
-                                 "area are results.xlsx's 'Answers by area' and 'Margins of error' sheets")
-    summary = ret.summary()
-    excluded = {k.removeprefix("excluded: "): int(v) for k, v in summary.items() if k.startswith("excluded")}
-    options = {**options, "population_used": ret.population_source, "lonely": design.lonely,
+    options = {**options, "population_used": ret.population_source, "lonely": DEFAULT_LONELY,
                "variance": "stratified (council x stratum), per-item weights; splits: NHS Digital breakdown"}
-    inputs = {"return": {"path": str(return_path), "sha256": raw.checksum}}
-    for name, path in (("population", population), ("councils", councils)):
-        if path:
-            inputs[name] = {"path": str(path), "sha256": file_checksum(path)}
-    files = ret.files
-    skipped = [] if files is None else files.loc[files["status"] == "skipped", ["file", "reason"]].to_dict("records")
-    errors = ret.errors
-    run = {"survey": survey, "year": year, "input": str(return_path), "checksum": raw.checksum,
-           "version": __version__, "options": options, "inputs": inputs,
-           "rows_read": int(summary["rows read"]), "rows_used": int(summary["used"]), "excluded": excluded,
-           "empty_form_rows": ret.empty_form_rows, "skipped_files": skipped,
-           "omitted": omitted, "councils": int(design.data["council"].nunique()),
-           "coverage": design.coverage.as_dict(levels),
-           "problems": int(len(ret.problems)), "errors": errors,
-           "exit_status": EXIT_PROBLEMS if errors else EXIT_CLEAN,
-           "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    notes = {"input_file": str(return_path), "checksum": raw.checksum, "options": options, "created": run["created"]}
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    notes = {"input_file": str(return_path), "checksum": raw.checksum, "options": options, "created": created}
 
     with OutputFolder(out) as folder:
-        # the annex (tables and workbook) is the largest single piece: made in a child beside the rest
-        annex = (Alongside(_write_annex, design, ret, lookup, _annex_average(average), england,
-                           folder / "annex.xlsx", notes, f"{spec.title}: annex tables", what="the annex tables")
+        # the annex (tables and workbook) is the largest single piece: made in a child beside the rest, which
+        # weights the return itself (the same weights, on the core that would wait for the parent's)
+        annex = (Alongside(_write_annex, ret, lookup, _annex_average(average), england, folder / "annex.xlsx",
+                           notes, f"{spec.title}: annex tables", what="the annex tables")
                  if has_annex else None)
         plotting = None
         try:
+            design = step("weight and score", weight, ret, None, lookup, lonely=DEFAULT_LONELY)
+            levels = [name for name, _ in area_levels(design, england)]
+            _check_spine(spine, plots, lookup, ret)
+            coverage_problems = design.coverage.problems(levels, england, strict=strict)
+            if len(coverage_problems):
+                ret.problems = pd.concat([ret.problems, coverage_problems], ignore_index=True)
+            omitted = dict(ret.omitted)
+            if "england" not in levels:
+                omitted["England and region rows"] = ("a return of one council: its England would be that "
+                                                      "council (--england always adds them)" if england is None
+                                                      else "not asked for")
+                if plots:
+                    omitted["plots"] = ("funnel and caterpillar plots compare councils with England, which this "
+                                        "run has not")
+                    plots = False
+            if not has_annex:
+                omitted["annex.xlsx"] = ("surveykit builds the ASCS's annex tables (T1a-T6) only; the SACE's "
+                                         "answers by area are results.xlsx's 'Answers by area' and 'Margins of "
+                                         "error' sheets")
+            run = _run_summary(return_path, raw, ret, design, options, population, councils, survey, year,
+                               omitted, levels, created)
             results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci, framework=framework,
                            england=england)
             if plots:   # the figures need only the ASCOF results: their workers draw beside the rest
@@ -219,10 +207,33 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
     return run
 
 
-def _write_annex(design, ret, lookup, average, england, path, notes, title) -> float:
+def _run_summary(return_path, raw, ret, design, options, population, councils, survey, year, omitted, levels,
+                 created) -> dict:
+    """What run.json says: the inputs and their checksums, the options, counts, coverage and exit status."""
+    summary = ret.summary()
+    excluded = {k.removeprefix("excluded: "): int(v) for k, v in summary.items() if k.startswith("excluded")}
+    inputs = {"return": {"path": str(return_path), "sha256": raw.checksum}}
+    for name, path in (("population", population), ("councils", councils)):
+        if path:
+            inputs[name] = {"path": str(path), "sha256": file_checksum(path)}
+    files = ret.files
+    skipped = [] if files is None else files.loc[files["status"] == "skipped", ["file", "reason"]].to_dict("records")
+    errors = ret.errors
+    return {"survey": survey, "year": year, "input": str(return_path), "checksum": raw.checksum,
+            "version": __version__, "options": options, "inputs": inputs,
+            "rows_read": int(summary["rows read"]), "rows_used": int(summary["used"]), "excluded": excluded,
+            "empty_form_rows": ret.empty_form_rows, "skipped_files": skipped,
+            "omitted": omitted, "councils": int(design.data["council"].nunique()),
+            "coverage": design.coverage.as_dict(levels),
+            "problems": int(len(ret.problems)), "errors": errors,
+            "exit_status": EXIT_PROBLEMS if errors else EXIT_CLEAN, "created": created}
+
+
+def _write_annex(ret, lookup, average, england, path, notes, title) -> float:
     """NHS Digital's annex tables T1a-T6 written to ``path``, with the workbook's own Contents and Notes (the
-    annex's numbered notes); the seconds it took."""
+    annex's numbered notes); the seconds it took, weighting included."""
     start = time.perf_counter()
+    design = weight(ret, None, lookup, lonely=DEFAULT_LONELY)
     tables = annex_tables(design, ret, lookup, average, england)
     write_workbook(_shown(tables), path, notes=notes, title=title, numbered_notes=annex_notes())
     return round(time.perf_counter() - start, 3)

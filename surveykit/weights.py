@@ -81,8 +81,12 @@ class ReturnDesign(SurveyDesign):
         return self._by_population[name]
 
 
+#: a council-stratum with one respondent to a question: see `weight`
+DEFAULT_LONELY = "certainty"
+
+
 def weight(survey_return, population: pd.DataFrame | None = None, councils: pd.DataFrame | None = None,
-           lonely: str = "certainty") -> ReturnDesign:
+           lonely: str = DEFAULT_LONELY) -> ReturnDesign:
     """Attach eligible populations, scores and breakdowns to a validated return.
 
     `population` is the long table from `read_population` (council, stratum, population[,
