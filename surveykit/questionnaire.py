@@ -142,14 +142,25 @@ class GroupingSpec:
         return list(dict.fromkeys(source))
 
     def make(self, df: pd.DataFrame) -> pd.Series:
-        """The breakdown column for `df`: a categorical of labels, NaN where the value has no group."""
+        """The breakdown column for `df`: a categorical of labels, NaN where the value has no group. Codes are
+        worked out on the numbers (a value's group, or a bin [lo, hi) as pd.cut's right=False), not by matching
+        label strings: 16 breakdowns of a national return in milliseconds."""
         values = _numeric(df, self.column)
+        categories = self.categories
         if self.map is not None:
-            labels = pd.Series(values, index=df.index).map(self.map)
+            keys = np.array(list(self.map), dtype=float)
+            order = np.argsort(keys)
+            keys, groups = keys[order], np.array([categories.index(v) for v in self.map.values()])[order]
+            at = np.clip(np.searchsorted(keys, values), 0, max(len(keys) - 1, 0))
+            found = keys[at] == values if len(keys) else np.zeros(len(values), dtype=bool)
         else:
-            labels = pd.cut(pd.Series(values, index=df.index), list(self.bins), right=False,
-                            labels=list(self.labels))
-        return pd.Series(pd.Categorical(labels, categories=self.categories, ordered=True),
+            bins = np.asarray(self.bins, dtype=float)
+            groups = np.array([categories.index(v) for v in self.labels])
+            at = np.searchsorted(bins, values, side="right") - 1
+            found = (at >= 0) & (at < len(groups))
+            at = np.clip(at, 0, len(groups) - 1)
+        codes = np.where(found, groups[at] if len(groups) else -1, -1)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=categories, ordered=True),
                          index=df.index, name=self.name)
 
 

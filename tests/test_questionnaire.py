@@ -154,6 +154,28 @@ def test_groupings(ascs):
         ascs.breakdown(df, "shoe_size")
 
 
+@pytest.mark.parametrize("survey, year", available_specs())
+def test_every_grouping_labels_as_pandas_map_and_cut_do(survey, year):
+    # the codes are worked out on the numbers; pandas' own map and cut (right=False) are the reference
+    spec = load_spec(survey, year)
+    rng = np.random.default_rng(3)
+    for name, grouping in spec.groupings.items():
+        edges = list(grouping.map or []) + list(grouping.bins or [])
+        values = np.concatenate([rng.integers(-5, 130, 500).astype(float), rng.random(20) * 100, [np.nan],
+                                 np.array(edges, dtype=float), np.array(edges, dtype=float) - 0.5])
+        df = pd.DataFrame({grouping.column: values})
+        series = pd.Series(values)
+        if grouping.map is not None:
+            expected = series.map(grouping.map)
+        else:
+            expected = pd.cut(series, list(grouping.bins), right=False, labels=list(grouping.labels),
+                              ordered=len(set(grouping.labels)) == len(grouping.labels))
+        got = spec.breakdown(df, name)
+        assert list(got.cat.categories) == grouping.categories, name
+        assert got.astype(object).where(got.notna(), None).tolist() == \
+            pd.Series(expected, dtype=object).where(pd.Series(expected).notna(), None).tolist(), name
+
+
 # ------------------------------------------------------------------------------------------ bad specs
 
 def _raw():
