@@ -27,11 +27,11 @@ def decoded(path):
 
 
 @pytest.mark.parametrize("name", ["ascs-small.sav", "ascs-ascof-items.sav", "value-kinds.sav",
-                                  "value-kinds-uncompressed.sav"])
+                                  "value-kinds-uncompressed.sav", "windows-1252.sav"])
 def test_pspp_files_decode_as_pyreadstat_reads_them(name):
     path = PSPP / name
     compression = struct.unpack_from("<i", path.read_bytes(), 72)[0]
-    assert compression == (0 if "uncompressed" in name else 1)
+    assert compression == (0 if "uncompressed" in name else 1)      # PSPP compresses unless told not to
     pd.testing.assert_frame_equal(decoded(path), pyreadstat_frame(path))
 
 
@@ -45,6 +45,26 @@ def test_every_kind_of_value_comes_back_as_written():
     assert frame["Comment"].tolist() == ["Very happy", "", "Ça va, merci", "", "twenty characters ok"]
     assert frame["Ward"].tolist() == ["Ward 1", "", "Nord", "ABCDEFGH", "x"]
     assert frame["LaCode"].tolist() == ["316"] * 5
+
+
+def test_text_in_a_windows_code_page_is_decoded_in_it():
+    # windows-1252.sps: the file says WINDOWS-1252, and its bytes for "é", "£" and "’" are that code page's
+    assert b"Caf\xe9" in (PSPP / "windows-1252.sav").read_bytes()
+    frame = decoded(PSPP / "windows-1252.sav")
+    assert frame["Comment"].tolist() == ["Café staff were kind", "£5 a week’s charge", ""]
+
+
+@pytest.mark.parametrize("name", ["value-kinds.sav", "value-kinds-uncompressed.sav"])
+def test_a_header_that_does_not_count_its_cases(tmp_path, name):
+    # a writer may leave the case count at -1 (the format allows it): the cases are counted from the data
+    data = bytearray((PSPP / name).read_bytes())
+    data[80:84] = struct.pack("<i", -1)
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    assert sav_data.read_layout(bytes(data)).cases == -1
+    frame = decoded(path)
+    assert len(frame) == 5
+    pd.testing.assert_frame_equal(frame, pyreadstat_frame(path))
 
 
 def _random_frame(rows, seed):
