@@ -89,6 +89,15 @@ def test_random_data_over_many_compression_blocks(tmp_path, row_compress):
     pd.testing.assert_frame_equal(decoded(path), pyreadstat_frame(path))
 
 
+@pytest.mark.parametrize("chunk", [5, 64, 4096])
+def test_the_chain_of_blocks_is_followed_across_chunks(tmp_path, monkeypatch, chunk):
+    # a file is followed 2^16 units at a time; smaller chunks make every kind of crossing happen here
+    path = tmp_path / "random.sav"
+    pyreadstat.write_sav(_random_frame(3_000, seed=11), str(path), row_compress=True)
+    monkeypatch.setattr(sav_data, "CHUNK_UNITS", chunk)
+    pd.testing.assert_frame_equal(decoded(path), pyreadstat_frame(path))
+
+
 def test_a_hand_made_compressed_stream():
     # one case of four numeric slots and one 8-byte string: code 101 is 1.0 (bias 100), 255 is
     # system-missing, 253 takes the next raw 8 bytes, 254 is eight blanks, 0 pads, 252 ends the data

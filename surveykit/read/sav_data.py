@@ -141,27 +141,9 @@ def case_slots(buffer, layout: Layout) -> np.ndarray:
 
 
 def _decompress(units: np.ndarray, layout: Layout) -> np.ndarray:
-    """Bytecode compression: a block of eight codes, then the raw 8-byte values its 253 codes call for.
-    Which units are code blocks depends on every block before, so the chain of blocks is followed in
-    vectorised doubling steps: jumps of 1, 2, 4 ... 2^k blocks, the chain walked in jumps of 2^k (a few
-    thousand steps for a national file), then each jump filled in by halving it."""
+    """Bytecode compression: a block of eight codes, then the raw 8-byte values its 253 codes call for."""
     n = len(units)
-    is_raw_code = units == _RAW
-    raws_called = is_raw_code.view(np.uint64).ravel() * np.uint64(0x0101010101010101) >> np.uint64(56)
-    jump = np.minimum(np.arange(1, n + 1) + raws_called.astype(np.int64), n)   # from one code block to the next
-    jump = np.append(jump, n).astype(np.int32 if n < 2**31 - 16 else np.int64)  # n: past the end, and stays
-    jumps = [jump]
-    for _ in range(max(1, n.bit_length() // 2 - 1)):
-        jumps.append(jumps[-1][jumps[-1]])
-    longest = jumps[-1][jumps[-1]]
-    checkpoints, at = [], 0
-    while at < n:
-        checkpoints.append(at)
-        at = int(longest[at])
-    chain = np.array(checkpoints, dtype=jump.dtype)
-    for level in reversed(jumps):
-        chain = np.column_stack([chain, level[chain]]).ravel()
-    blocks = chain[chain < n]
+    blocks = _code_blocks(units)
     is_block = np.zeros(n, dtype=bool)
     is_block[blocks] = True
     codes = units[blocks].ravel()
@@ -181,6 +163,48 @@ def _decompress(units: np.ndarray, layout: Layout) -> np.ndarray:
     values[is_raw] = raw[:wanted_raw]
     values[codes == _SPACES] = np.frombuffer(b" " * 8, dtype=layout.byte_order + "f8")[0]
     return values.view(np.uint8).reshape(-1, 8)
+
+
+CHUNK_UNITS = 1 << 16       # 512 KB of the file followed at a time: small tables, in cache, whatever the file
+
+
+def _code_blocks(units: np.ndarray) -> np.ndarray:
+    """Which units are code blocks, in order. Each depends on every block before it, so the chain is followed a
+    chunk at a time; within a chunk, in vectorised doubling steps (`_chain`). A chain leaves a chunk at most
+    nine units into the next one, where the next chunk's chain starts."""
+    found, at = [], 0
+    for start in range(0, len(units), CHUNK_UNITS):
+        if at >= len(units):
+            break
+        part = units[start:start + CHUNK_UNITS]
+        if at >= start + len(part):                   # a chunk smaller than one block and its values
+            continue
+        raws_called = (part == _RAW).view(np.uint64).ravel() * np.uint64(0x0101010101010101) >> np.uint64(56)
+        step = 1 + raws_called.astype(np.int64)
+        chain = _chain(step, at - start)
+        found.append(chain + start)
+        at = start + int(chain[-1] + step[chain[-1]])
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _chain(step: np.ndarray, entry: int) -> np.ndarray:
+    """Positions of the chain i -> i + step[i] from `entry` while inside the array: jumps of 1, 2, 4 ... 2^k
+    steps made by doubling, the chain walked in jumps of 2^k (a few hundred steps a chunk), then each jump filled
+    in by halving it."""
+    n = len(step)
+    jump = np.append(np.minimum(np.arange(n) + step, n), n).astype(np.int32)   # n: past the end, and stays
+    jumps = [jump]
+    for _ in range(max(1, n.bit_length() // 2 - 1)):
+        jumps.append(jumps[-1][jumps[-1]])
+    longest = jumps[-1][jumps[-1]]
+    checkpoints = []
+    while entry < n:
+        checkpoints.append(entry)
+        entry = int(longest[entry])
+    chain = np.array(checkpoints, dtype=np.int32)
+    for level in reversed(jumps):
+        chain = np.column_stack([chain, level[chain]]).ravel()
+    return chain[chain < n].astype(np.int64)
 
 
 def read_frame(buffer, layout: Layout, names, encoding: str) -> pd.DataFrame:
