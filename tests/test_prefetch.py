@@ -123,6 +123,30 @@ def test_a_result_never_taken_leaves_nothing_in_shared_memory():
     assert len(taken.result()) == 4 << 20 and not _spilled()
 
 
+def _frame(n):
+    import numpy as np
+    return pd.DataFrame({"x": np.arange(n, dtype=float), "code": pd.array([f"c{i % 7}" for i in range(n)],
+                                                                            dtype="str"), "n": np.arange(n)})
+
+
+@needs_fork
+def test_a_large_frame_comes_back_whole_writable_and_without_a_copy():
+    import numpy as np
+    from surveykit.contained import Alongside
+
+    frame = Alongside(_frame, 300_000).result()       # 7 MB: through /dev/shm, its arrays out of band
+    pd.testing.assert_frame_equal(frame, _frame(300_000))
+    for block in frame._mgr.blocks:                   # the numbers lie in the mapped file's pages, copy-on-write
+        if isinstance(block.values, np.ndarray) and block.values.dtype.kind in "fi":
+            root = block.values
+            while isinstance(root, np.ndarray) and root.base is not None:
+                root = root.base
+            assert isinstance(root, memoryview) and block.values.flags.writeable
+    frame.loc[0, "x"] = -1.0
+    assert frame["x"].iloc[0] == -1.0 and not _spilled()
+    assert np.array_equal(Alongside(_frame, 10).result()["n"], np.arange(10))   # small: the pipe
+
+
 @needs_fork
 def test_a_read_ahead_nobody_takes_is_stopped_at_exit():
     prefetch.start_reading(PSPP / "ascs-small.sav", "ascs", "2020-21")
