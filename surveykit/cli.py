@@ -309,5 +309,22 @@ def _check(args) -> int:
     return 3 if errors else 0
 
 
+def command() -> None:
+    """The ``surveykit`` command: ``main``, then the exit handlers (read-aheads stopped, worker processes gone),
+    then out, without tearing the interpreter down object by object (0.15 s after a national run). Every output
+    is written, closed and in place before ``main`` returns."""
+    import atexit
+    import os
+
+    status = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+    atexit._run_exitfuncs()
+    os._exit(status or 0)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

@@ -39,6 +39,16 @@ def test_demo_writes_every_table_and_the_ledger_reconciles(tmp_path):
     assert not list(tmp_path.rglob("*.part")), "no temporary files left behind"
 
 
+def test_the_command_leaves_with_everything_said_and_written(tmp_path):
+    # `surveykit` skips the interpreter's teardown (cli.command): its summary must still reach a pipe whole, and
+    # every output be in place, with the run's exit status
+    done = _run("demo", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().splitlines()[-1].startswith("exit status 0: ran clean")
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["exit_status"] == 0 and (tmp_path / "out" / "annex.xlsx").stat().st_size > 0
+
+
 def test_sace_demo(tmp_path):
     assert main(["demo", "--survey", "sace", "--out", str(tmp_path), "--quiet"]) == 0
     ascof = pd.read_csv(tmp_path / "ascof.csv", dtype=str)
