@@ -33,6 +33,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from surveykit.ci_methods import METHODS, PROPORTION_ONLY
 from surveykit.errors import SurveyKitError
 
 # Start-up time matters to every command-line run: scipy.stats costs over half a second to import and
@@ -57,8 +58,6 @@ def _beta_ppf(q, a, b):
         inverse = _special().betaincinv(np.where(ok, a, 1.0), np.where(ok, b, 1.0), q)
     return np.where(ok, inverse, np.nan)
 
-METHODS = ("wald", "wald-t", "logit", "xlogit", "asin", "beta", "wilson")
-PROPORTION_ONLY = ("logit", "xlogit", "asin", "beta", "wilson")
 
 NOTE_EMPTY = "no respondents"
 NOTE_ZERO_VAR = "variance is 0 (census domain, or every answer the same): interval is the estimate"

@@ -249,7 +249,7 @@ def _annex_average(average):
 
 def _check_options(spec, ci, breakdowns, framework) -> None:
     """--ci, --breakdowns and --framework, checked against the questionnaire before any file is read."""
-    from surveykit.ci import METHODS
+    from surveykit.ci_methods import METHODS
 
     if ci not in METHODS:
         raise SurveyKitError(f"--ci {ci}: not an interval method; choose one of {', '.join(METHODS)}")

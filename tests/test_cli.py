@@ -133,6 +133,15 @@ def test_top_level_help_describes_the_tool_its_commands_and_an_example():
     assert "exit status: 0 ran clean" in text
 
 
+def test_the_command_line_loads_nothing_heavy_before_the_read_ahead():
+    # the .sav's read-ahead is forked before numpy and pandas load (prefetch.py), and the command's BLAS
+    # threads are set before numpy reads them: importing the command line must load neither
+    code = ("import sys, surveykit.cli, surveykit.prefetch; "
+            "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
 def test_every_option_says_its_default_and_its_valid_values():
     from surveykit.questionnaire import available_specs, load_spec
     from surveykit.ci import METHODS
