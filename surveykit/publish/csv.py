@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from surveykit.publish.atomic import atomic_write
@@ -43,14 +44,15 @@ def make_inert(frame: pd.DataFrame) -> pd.DataFrame:
         text = _text_column(out[name])
         if text is None:
             continue
-        if text.dtype == object:  # mixed columns: only the str cells are text
-            is_text = text.map(lambda v: isinstance(v, str)).astype(bool)
-        else:
-            is_text = text.notna()
-        as_text = text.where(is_text, "").astype("str")
-        risky = _formula_like(as_text) & is_text
-        if risky.any():
-            out[name] = text.where(~risky, "'" + as_text)
+        codes, distinct = pd.factorize(text)      # each distinct value looked at once (labels repeat)
+        distinct = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
+        is_text = distinct.map(lambda v: isinstance(v, str)).astype(bool)   # mixed columns: only str cells
+        risky_distinct = (_formula_like(distinct.where(is_text, "").astype("str")) & is_text).to_numpy()
+        if not risky_distinct.any():
+            continue
+        risky = np.append(risky_distinct, False)[codes]                    # code -1: a missing cell
+        as_text = text.where(pd.Series(risky, index=text.index), "").astype("str")
+        out[name] = text.where(~risky, "'" + as_text)
     headers = pd.Series([str(c) for c in out.columns], dtype="str")
     out.columns = headers.where(~_formula_like(headers), "'" + headers).tolist()
     return out
