@@ -84,12 +84,16 @@ def _breakdowns() -> str:
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):
-    """Descriptions and epilogs as written; option help wrapped as usual, with "{breakdowns}" filled
-    in from the questionnaires only when the help is printed."""
+    """Descriptions and epilogs as written; option help wrapped as usual, with "{breakdowns}" and "{frameworks}"
+    filled in from the questionnaires only when the help is printed (a run forks its read-ahead sooner)."""
 
     def _expand_help(self, action):
         text = super()._expand_help(action)
-        return text.replace("{breakdowns}", _breakdowns()) if "{breakdowns}" in text else text
+        if "{breakdowns}" in text:
+            text = text.replace("{breakdowns}", _breakdowns())
+        if "{frameworks}" in text:
+            text = text.replace("{frameworks}", ", ".join(_frameworks()))
+        return text
 
 
 def _survey(p, default=None, what="which survey the return is"):
@@ -113,7 +117,6 @@ def _add_inputs(p):
 
 
 def _add_shared_options(p):
-    frameworks = _frameworks()
     p.add_argument("--breakdowns", nargs="*", default=None, metavar="NAME",
                    help="breakdowns beyond the published splits (Total, Male, Female, 18-64, 65 and over); "
                         "default: none; valid: {breakdowns}")
@@ -122,7 +125,7 @@ def _add_shared_options(p):
                         "default: logit (stays inside 0-100); scores use wald for a method only percentages have")
     p.add_argument("--framework", default=None, metavar="FRAMEWORK",
                    help="also label measures with their code in this ASCOF framework, in the tables and in "
-                        f"plot titles and file names: {', '.join(frameworks)}; default: none (the "
+                        "plot titles and file names: {frameworks}; default: none (the "
                         "questionnaire's codes only)")
     p.add_argument("--strict", action="store_true",
                    help="stop at the first error in the return; default: off (every problem is listed in "

@@ -135,9 +135,11 @@ def test_top_level_help_describes_the_tool_its_commands_and_an_example():
 
 def test_the_command_line_loads_nothing_heavy_before_the_read_ahead():
     # the .sav's read-ahead is forked before numpy and pandas load (prefetch.py), and the command's BLAS
-    # threads are set before numpy reads them: importing the command line must load neither
+    # threads are set before numpy reads them: reading a run's arguments must load neither (nor the YAML
+    # questionnaires, read only when a help page shows what they hold)
     code = ("import sys, surveykit.cli, surveykit.prefetch; "
-            "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules))")
+            "surveykit.cli.build_parser().parse_args(['run', 'r.sav', '--survey', 'ascs', '--year', '2025-26', "
+            "'--out', 'o']); print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'yaml') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stderr
 
