@@ -52,6 +52,9 @@ def main():
     parser.add_argument("--plots", action="store_true", help="also time the run with --plots")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    from surveykit.cli import blas_threads_for_a_run
+
+    blas_threads_for_a_run()      # the in-process run as the command has it (numpy is not loaded yet)
     compiled()
     from surveykit.pipeline import run_job
 

@@ -312,6 +312,18 @@ def _check(args) -> int:
     return 3 if errors else 0
 
 
+def blas_threads_for_a_run() -> None:
+    """A run works in several processes at once (the read-ahead, the annex, the plots' workers), one core each:
+    BLAS threads inside them would wait, spinning, for cores the others hold (0.6 CPU seconds of a national run
+    on two cores). So BLAS gets one thread per core beyond the first, unless the user set it. Only before numpy
+    is imported does this take effect."""
+    import os
+
+    spare = str(max(1, (os.cpu_count() or 1) - 1))
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(name, spare)
+
+
 def command() -> None:
     """The ``surveykit`` command: ``main``, then the exit handlers (read-aheads stopped, worker processes gone),
     then out, without tearing the interpreter down object by object (0.15 s after a national run). Every output
@@ -319,12 +331,7 @@ def command() -> None:
     import atexit
     import os
 
-    # the run works in several processes at once (the read-ahead, the annex, the plots' workers), one core each:
-    # BLAS threads inside them would wait, spinning, for cores the others hold (0.6 CPU seconds of a national
-    # run on two cores); a BLAS setting the user made is kept
-    spare = str(max(1, (os.cpu_count() or 1) - 1))
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        os.environ.setdefault(name, spare)
+    blas_threads_for_a_run()
     status = main()
     for stream in (sys.stdout, sys.stderr):
         try:
