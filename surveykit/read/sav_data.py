@@ -47,15 +47,15 @@ def read_layout(buffer) -> Layout:
     """The header and dictionary of a .sav held in `buffer` (bytes or a memory map)."""
     if bytes(buffer[:4]) not in (b"$FL2", b"$FL3"):
         raise Unsupported("not an SPSS system file")
-    for order in "<>":
-        if struct.unpack_from(order + "i", buffer, 64)[0] in (2, 3):
-            break
-    else:
-        raise Unsupported("unknown byte order")
+    order = "<"                      # little-endian, as every writer on today's machines: the only kind tested
+    if struct.unpack_from(order + "i", buffer, 64)[0] not in (2, 3):
+        raise Unsupported("a big-endian file, or not one this decoder knows")
     _, slots, compression, _, cases = struct.unpack_from(order + "5i", buffer, 64)
     bias = struct.unpack_from(order + "d", buffer, 84)[0]
     if compression not in (0, 1):
         raise Unsupported("zlib-compressed (.zsav)")
+    if bias != 100.0:
+        raise Unsupported("a compression bias other than 100")
     reader = _Reader(buffer, order, HEADER_BYTES)
     widths, first_slots, slot = [], [], 0
     while True:
