@@ -91,6 +91,10 @@ class BadCells:
 
 def as_number(values: pd.Series, rows: np.ndarray, column: str, bad: BadCells) -> pd.Series:
     """float64, NaN for blanks; cells that are not numbers are set missing and recorded in ``bad``."""
+    if values.dtype == np.float64:   # an SPSS or numeric CSV column: only a wild value to look for, in one pass
+        with np.errstate(invalid="ignore"):
+            if not (np.abs(values.to_numpy()) >= LARGEST_NUMBER).any():
+                return values
     if pd.api.types.is_bool_dtype(values.dtype):
         present = values.notna().to_numpy()
         bad.add(rows[present], column, values[present].to_numpy(), "TRUE/FALSE, not a number")
