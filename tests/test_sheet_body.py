@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from surveykit.publish.sheet import Block, PublishedSheet, Section
-from surveykit.publish.sheet_body import number_text
+from surveykit.publish.sheet_body import _number_texts, number_text
 from surveykit.workbook_layout import column_index, column_letter
 from surveykit.publish.workbook import write_workbook
 
@@ -30,6 +30,13 @@ def test_numbers_are_written_exactly():
     assert number_text(7) == "7" and number_text(np.int64(12)) == "12"
     assert number_text(np.float64(67.7)) == "67.7" and number_text(np.float32(0.5)) == "0.5"
     assert number_text(10 ** 17) == "100000000000000000"
+
+
+def test_a_column_of_numbers_is_written_as_each_number_alone_would_be():
+    # the one-pass path (all floats, all ints) and the mixed one give number_text's text, value by value
+    for values in ([0.1, 1 / 3, 67.7, 2.0], [7, 10 ** 17, True, False], [np.float64(67.7), 0.5],
+                   [1, 2.5, np.int64(12)], [np.float32(0.1), np.int64(3)], []):
+        assert _number_texts(values) == [number_text(v) for v in values], values
 
 
 def _as_excel_reads(text):

@@ -84,8 +84,8 @@ class Body:
                 made = [f'<c r="{letters}{r + 1}" s="{style[k]}" t="inlineStr">{_inline(v)}</c>'
                         for r, v, k in zip(rows, values, keys)]
             else:
-                made = [f'<c r="{letters}{r + 1}" s="{style[k]}"><v>{number_text(v)}</v></c>'
-                        for r, v, k in zip(rows, values, keys)]
+                made = [f'<c r="{letters}{r + 1}" s="{style[k]}"><v>{v}</v></c>'
+                        for r, v, k in zip(rows, _number_texts(values), keys)]
             for r, cell in zip(rows, made):
                 found = cells.get(r + 1)
                 if found is None:
@@ -93,6 +93,16 @@ class Body:
                 else:
                     found.append(cell)
         return cells
+
+
+def _number_texts(values) -> list[str]:
+    """``number_text`` of each value: a column of floats, or of ints (bools as 1 and 0), in one pass."""
+    for exact in (float.__repr__, int.__repr__):
+        try:
+            return list(map(exact, values))
+        except TypeError:
+            pass
+    return [number_text(v) for v in values]
 
 
 def _spliced(sheet_xml: bytes, body: Body) -> bytes:
