@@ -56,8 +56,9 @@ _NUMBER_FORMATS = {key for key in FORMATS if key != "text"}
 _NUMBER_TYPES = frozenset((int, float, np.int64, np.int32, np.int16, np.int8, np.uint64, np.uint32, np.uint16,
                            np.uint8, np.float64, np.float32))
 _TEXT_TYPES = frozenset((str, np.str_))
-_OTHER, _TEXT, _NUMBER, _BLANK = 0, 1, 2, 3
-_KIND_OF = {**{t: _NUMBER for t in _NUMBER_TYPES}, **{t: _TEXT for t in _TEXT_TYPES}, type(None): _BLANK}
+_CELL_OTHER, _CELL_TEXT, _CELL_NUMBER, _CELL_BLANK = 0, 1, 2, 3
+_KIND_OF = {**{t: _CELL_NUMBER for t in _NUMBER_TYPES}, **{t: _CELL_TEXT for t in _TEXT_TYPES},
+            type(None): _CELL_BLANK}
 
 # Layout, in Excel's units: column widths in characters of the default font (Calibri 11, 7 pixels each plus
 # 5 of padding), row heights in points (15 a line). A4 landscape less the margins is 10.9 inches, 1045 pixels.
@@ -244,9 +245,9 @@ def _column_cells(sheet: PublishedSheet, column, first_row: np.ndarray, path: Pa
         texts = ["inf" if v > 0 else "-inf" for v in floats[is_text].tolist()]
     else:
         cells = values.to_numpy(dtype=object)
-        kind = np.fromiter(map(_KIND_OF.get, map(type, cells.tolist()), repeat(_OTHER)), dtype=np.int8,
+        kind = np.fromiter(map(_KIND_OF.get, map(type, cells.tolist()), repeat(_CELL_OTHER)), dtype=np.int8,
                            count=len(cells))       # each cell's type looked up once, in C loops
-        is_text, is_number = kind == _TEXT, kind == _NUMBER
+        is_text, is_number = kind == _CELL_TEXT, kind == _CELL_NUMBER
         numbers = cells[is_number].tolist()
         finite = np.fromiter(map(math.isfinite, numbers), dtype=bool, count=len(numbers))
         if not finite.all():  # an infinity or NaN among the numbers: shown as text, or blank
@@ -259,7 +260,7 @@ def _column_cells(sheet: PublishedSheet, column, first_row: np.ndarray, path: Pa
                     is_text[row] = True
                     cells[row] = "inf" if v > 0 else "-inf"
             numbers = [v for v, ok in zip(numbers, finite.tolist()) if ok]
-        others = kind == _OTHER
+        others = kind == _CELL_OTHER
         if others.any():   # dates, booleans, categories among objects: the text str() gives
             others[others] = pd.notna(cells[others])
         if others.any():
