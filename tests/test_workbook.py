@@ -378,6 +378,20 @@ def test_a_published_sheet_may_not_hold_numbers_as_text(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_infinity_among_a_columns_numbers_is_written_as_text(tmp_path):
+    # a mixed column's infinities become the text "inf"/"-inf" (Excel has no infinite number), NaN and None
+    # blanks; the sheet's own frame is left as it was (pandas gives its arrays read-only)
+    frame = pd.DataFrame({"a": pd.Series([1.5, float("inf"), "[c]", None, float("nan")], dtype=object),
+                          "b": pd.Series(["x", -float("inf"), 2, 3, 4], dtype=object)})
+    sheet = PublishedSheet("T", "T title", [], frame, [Block("", ("a", "b"), ("A", "B"))],
+                           {"a": "percent", "b": "count"})
+    write_workbook([sheet], tmp_path / "inf.xlsx", notes={}, title="t")
+    ws = openpyxl.load_workbook(tmp_path / "inf.xlsx")["T"]
+    body = [[c.value for c in row] for row in ws.iter_rows(min_row=ws.max_row - 4)]
+    assert body == [[1.5, "x"], ["inf", "-inf"], ["[c]", 2], [None, 3], [None, 4]]
+    assert frame["a"].tolist()[1] == float("inf") and frame["b"].tolist()[1] == -float("inf")
+
+
 def test_ledger_sheet_with_workbooks_left_out():
     class Return:
         empty_form_rows = 7

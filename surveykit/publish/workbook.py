@@ -230,27 +230,30 @@ def _number_width(values: np.ndarray, format_key: str) -> int:
     return digits + commas + (decimals + 1 if decimals else 0) + int(bool((values < 0).any()))
 
 
-def _column_cells(sheet: PublishedSheet, column, first_row: np.ndarray, path: Path) -> _Column:
-    """Numbers (int/float, finite) and text of one body column; blanks (None/NaN) are left out."""
-    values = sheet.frame[column]
+def _column_cells(sheet: PublishedSheet, column, first_row: np.ndarray, path: Path, cells=None) -> _Column:
+    """Numbers (int/float, finite) and text of one body column; blanks (None/NaN) are left out. ``cells``: the
+    column as an object array, when the caller took the whole sheet's at once (a sheet of object columns)."""
+    values = sheet.frame[column] if cells is None else None
     column_format = sheet.formats.get(column, "text")
     per_row = sheet.cell_formats.get(column)
-    if pd.api.types.is_bool_dtype(values.dtype):
+    if values is not None and pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype(object)
-    if pd.api.types.is_numeric_dtype(values.dtype) and not isinstance(values.dtype, pd.CategoricalDtype):
+    if values is not None and pd.api.types.is_numeric_dtype(values.dtype) and \
+            not isinstance(values.dtype, pd.CategoricalDtype):
         floats = values.to_numpy(dtype="float64", na_value=np.nan)
         is_number = np.isfinite(floats)
         is_text = np.isinf(floats)
         numbers = values[is_number].tolist()
         texts = ["inf" if v > 0 else "-inf" for v in floats[is_text].tolist()]
     else:
-        cells = values.to_numpy(dtype=object)
+        cells = values.to_numpy(dtype=object) if cells is None else cells
         kind = np.fromiter(map(_KIND_OF.get, map(type, cells.tolist()), repeat(_CELL_OTHER)), dtype=np.int8,
                            count=len(cells))       # each cell's type looked up once, in C loops
         is_text, is_number = kind == _CELL_TEXT, kind == _CELL_NUMBER
         numbers = cells[is_number].tolist()
         finite = np.fromiter(map(math.isfinite, numbers), dtype=bool, count=len(numbers))
         if not finite.all():  # an infinity or NaN among the numbers: shown as text, or blank
+            cells = cells.copy()                   # pandas' (and the sheet's) array is read-only
             number_at = np.flatnonzero(is_number)
             bad = number_at[~finite]
             is_number[bad] = False
@@ -477,7 +480,11 @@ def _write_table(workbook, formats: _Formats, sheet: PublishedSheet, path: Path,
         raise SurveyKitError(f"sheet {name}: {n_rows} rows x {n_columns} columns do not fit in a worksheet "
                              f"({_MAX_ROWS - first_body} rows, {_MAX_COLUMNS} columns at most)", file=path)
 
-    cells = [_column_cells(sheet, c, positions, path) for c in columns]
+    if n_columns and all(dtype == object for dtype in frame.dtypes):    # the annex: one copy, not a Series a column
+        block = frame.to_numpy(dtype=object)
+        cells = [_column_cells(sheet, c, positions, path, block[:, j]) for j, c in enumerate(columns)]
+    else:
+        cells = [_column_cells(sheet, c, positions, path) for c in columns]
     widths = _column_widths(sheet, cells, labels) if columns else [10.0]
     worksheet = workbook.add_worksheet(name)
     for j, w in enumerate(widths):
