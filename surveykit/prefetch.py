@@ -50,7 +50,7 @@ def start_reading(path, survey: str, year: str | None) -> None:
         return   # the run says so itself
     if not _pending:
         atexit.register(_stop_all)
-    _pending[(identity, survey, year)] = Alongside(_parse, path, survey, year, what="SPSS file", file=path)
+    _pending[(identity, survey, year)] = Alongside(_decode, path, what="SPSS file", file=path)
 
 
 def _stop_all() -> None:
@@ -59,11 +59,12 @@ def _stop_all() -> None:
         _pending.popitem()[1].cancel()
 
 
-def _parse(path: Path, survey: str, year: str):
-    from surveykit.questionnaire import load_spec
-    from surveykit.read.spss import parse_spss
+def _decode(path: Path):
+    """The file's cases decoded, with numpy and pyreadstat only: this child never imports pandas, which the
+    parent is importing meanwhile (read_spss makes the frame)."""
+    from surveykit.sav_data import decode
 
-    return parse_spss(path, load_spec(survey, year))
+    return decode(path)
 
 
 def take(path, spec) -> Alongside | None:

@@ -4,6 +4,8 @@ is read afresh, and a read-ahead nobody takes is stopped."""
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -98,6 +100,14 @@ def test_only_spss_files_are_read_ahead(tmp_path):
     prefetch.start_reading(tmp_path / "missing.sav", "ascs", "2020-21")
     prefetch.start_reading(tmp_path, "ascs", "2020-21")
     assert not prefetch._pending
+
+
+def test_the_read_ahead_decodes_without_pandas():
+    # the child decodes the cases with numpy and pyreadstat only, while the parent imports pandas
+    code = ("import sys; from surveykit.prefetch import _decode; "
+            f"d = _decode({str(PSPP / 'ascs-small.sav')!r}); print('pandas' in sys.modules, d.read is None, d.cases)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.split() == ["False", "True", "10"], done.stderr
 
 
 def _spilled():

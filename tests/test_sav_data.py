@@ -1,4 +1,4 @@
-"""The numpy decoder of .sav cases (surveykit/read/sav_data.py) gives exactly pyreadstat's frame, on files
+"""The numpy decoder of .sav cases (surveykit/sav_data.py) gives exactly pyreadstat's frame, on files
 PSPP wrote (compressed and not), on files pyreadstat wrote, and on random data long enough to cross many
 compression blocks; files it does not know go back to pyreadstat."""
 
@@ -10,8 +10,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from surveykit.read import sav_data
-from surveykit.read.spss import _read_sav
+from surveykit import sav_data
 
 PSPP = Path(__file__).parent / "fixtures" / "pspp"
 
@@ -21,9 +20,13 @@ def pyreadstat_frame(path):
 
 
 def decoded(path):
-    meta = pyreadstat.read_sav(str(path), metadataonly=True, user_missing=True)[1]
+    """The frame from the numpy decoder itself (not pyreadstat's fallback, which decode() would use)."""
+    meta = sav_data._meta(pyreadstat.read_sav(str(path), metadataonly=True, user_missing=True,
+                                              output_format="dict")[1])
     buffer = path.read_bytes()
-    return sav_data.read_frame(buffer, sav_data.read_layout(buffer), meta.column_names, meta.file_encoding)
+    cases = sav_data.decode_cases(buffer, sav_data.read_layout(buffer), meta)
+    assert cases.read is None
+    return cases.frame()
 
 
 @pytest.mark.parametrize("name", ["ascs-small.sav", "ascs-ascof-items.sav", "value-kinds.sav",
@@ -117,10 +120,11 @@ def test_files_it_does_not_know_go_to_pyreadstat(tmp_path):
     pyreadstat.write_sav(pd.DataFrame({"note": ["x" * 300, "y"], "q1": [1.0, 2.0]}), str(long_text))
     with pytest.raises(sav_data.Unsupported, match="very long strings"):
         sav_data.read_layout(long_text.read_bytes())
-    frame, _ = _read_sav(long_text)                           # pyreadstat read it instead
-    pd.testing.assert_frame_equal(frame, pyreadstat_frame(long_text))
-    frame, _ = _read_sav(PSPP / "ascs-small.zsav")
-    pd.testing.assert_frame_equal(frame, pyreadstat_frame(PSPP / "ascs-small.zsav"))
+    for path in (long_text, PSPP / "ascs-small.zsav"):           # pyreadstat reads them instead
+        whole = sav_data.decode(path)
+        assert whole.read is not None
+        pd.testing.assert_frame_equal(whole.frame(), pyreadstat_frame(path))
+    assert sav_data.decode(PSPP / "ascs-small.sav").read is None     # and not the files the decoder knows
 
 
 def test_a_big_endian_file_goes_to_pyreadstat():

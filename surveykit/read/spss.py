@@ -1,21 +1,20 @@
 """SPSS returns (.sav, .zsav), as analysts hold the national file, including PSPP-written ones.
 
 The file is parsed in a contained child process (a damaged .sav can crash pyreadstat's C library): the
-names, labels and missing values by pyreadstat, the cases by numpy (sav_data.py: several times faster on a
-national file), or by pyreadstat too when the file holds something that decoder does not know (.zsav).
+names, labels and missing values by pyreadstat, the cases by numpy (surveykit/sav_data.py: several times faster
+on a national file), or by pyreadstat too when the file holds something that decoder does not know (.zsav).
 SPSS's own user-missing declarations (e.g. -9) are honoured: they are the file's statement that a value is
 missing. Value labels come back with the data so outputs can use the file's own wording.
 """
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from surveykit.read import sav_data
+from surveykit import sav_data
 from surveykit.read.cells import BadCells, finish, unreadable
 from surveykit.contained import contained
 from surveykit.prefetch import take
@@ -24,17 +23,26 @@ from surveykit.read.headers import check_required, match_exact, rename
 
 def read_spss(path: Path, spec):
     """(data, value labels, bad cells) of an SPSS file, parsed in a child process (one started while the
-    toolkit was imported, if the command started one for this file: prefetch.py)."""
+    toolkit was imported, if the command started one for this file: prefetch.py, whose child decodes the cases
+    without pandas; the frame is made here)."""
     ahead = take(path, spec)
     if ahead is not None:
-        return ahead.result()
+        return from_decoded(ahead.result(), Path(path), spec)
     return contained(parse_spss, Path(path), spec, file=path, what="SPSS file")
 
 
 def parse_spss(path: Path, spec):
     """What ``read_spss`` gives, parsed in this process."""
-    frame, meta = _read_sav(path)
-    frame = _blank_user_missing(frame, meta.missing_ranges or {})
+    with unreadable(path, "SPSS file"):
+        decoded = sav_data.decode(path)
+    return from_decoded(decoded, Path(path), spec)
+
+
+def from_decoded(decoded: sav_data.Decoded, path: Path, spec):
+    """(data, value labels, bad cells) from a file's decoded cases: user-missing values blanked, headers
+    matched to the questionnaire, cells checked."""
+    meta = decoded.meta
+    frame = _blank_user_missing(decoded.frame(), meta["missing_ranges"])
     mapping = match_exact(frame.columns, spec)
     frame = rename(frame, mapping, path)
     check_required(frame.columns, spec, path)
@@ -42,26 +50,8 @@ def parse_spss(path: Path, spec):
     bad = BadCells(path.name)
     data = finish(frame, spec, rows, {v: k for k, v in mapping.items()}, path.name, bad)
     labels = {mapping.get(var, var): {_label_key(k): str(v) for k, v in codes.items()}
-              for var, codes in (meta.variable_value_labels or {}).items()}
+              for var, codes in meta["variable_value_labels"].items()}
     return data, labels, bad
-
-
-def _read_sav(path: Path):
-    """(frame, metadata) as ``pyreadstat.read_sav(path, user_missing=True, disable_datetime_conversion=True)``
-    gives them."""
-    import pyreadstat
-
-    with unreadable(path, "SPSS file"):
-        meta = pyreadstat.read_sav(str(path), metadataonly=True, user_missing=True)[1]
-    try:
-        buffer = path.read_bytes()
-        frame = sav_data.read_frame(buffer, sav_data.read_layout(buffer), meta.column_names, meta.file_encoding)
-        if len(frame) == meta.number_rows or meta.number_rows in (None, -1):
-            return frame, meta
-    except (sav_data.Unsupported, struct.error, ValueError, IndexError, UnicodeDecodeError, LookupError):
-        pass                                 # pyreadstat reads it, or says what is wrong with it
-    with unreadable(path, "SPSS file"):
-        return pyreadstat.read_sav(str(path), user_missing=True, disable_datetime_conversion=True)
 
 
 def _blank_user_missing(frame: pd.DataFrame, ranges: dict) -> pd.DataFrame:

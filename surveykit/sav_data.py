@@ -10,17 +10,19 @@ cases) raises `Unsupported`, and the caller reads the file with pyreadstat inste
 frame ``pyreadstat.read_sav(path, user_missing=True, disable_datetime_conversion=True)`` gives
 (tests/test_sav_data.py compares them on every kind of file we hold).
 
-The format: the "SPSS system file" chapter of the GNU PSPP developers' guide.
+The format: the "SPSS system file" chapter of the GNU PSPP developers' guide. This module imports no pandas
+(only `Decoded.frame` does): a .sav read ahead while the command imports pandas (prefetch.py) is decoded in a
+child that never loads it.
 """
 
 from __future__ import annotations
 
 import struct
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 SYSMIS = -sys.float_info.max          # the system-missing value every writer uses
 HEADER_BYTES = 176
@@ -207,9 +209,59 @@ def _chain(step: np.ndarray, entry: int) -> np.ndarray:
     return chain[chain < n].astype(np.int64)
 
 
-def read_frame(buffer, layout: Layout, names, encoding: str) -> pd.DataFrame:
-    """The cases as pyreadstat's frame: numbers as float64 with system-missing as NaN, strings decoded and
-    stripped of their trailing blanks."""
+@dataclass
+class Decoded:
+    """A .sav's cases and what pyreadstat's metadata says of them, as numpy arrays and plain values (so that
+    they travel from a child out of band, and without pandas): ``numbers`` one row per numeric variable, the
+    strings a column each. A file the decoder does not know comes whole from pyreadstat, as ``read``."""
+
+    names: list
+    meta: dict              # column_names, file_encoding, number_rows, missing_ranges, variable_value_labels
+    cases: int = 0
+    numbers: np.ndarray | None = None
+    numeric_names: list = field(default_factory=list)
+    strings: dict = field(default_factory=dict)
+    read: object = None                              # pyreadstat's own frame, for a file decoded by it
+
+    def frame(self):
+        """The cases as ``pyreadstat.read_sav(path, user_missing=True, disable_datetime_conversion=True)``'s
+        frame: numbers float64 with system-missing as NaN, strings without their trailing blanks."""
+        import pandas as pd
+
+        if self.read is not None:
+            return self.read
+        frame = pd.DataFrame(self.numbers.T, columns=self.numeric_names, copy=False)   # one block, no copy
+        if self.strings:
+            frame = pd.concat([frame, pd.DataFrame(self.strings)], axis=1)
+        return frame[list(self.names)]
+
+
+def decode(path: Path) -> Decoded:
+    """The file's cases and metadata (see ``Decoded``); pyreadstat's exception for a file it cannot read."""
+    import pyreadstat
+
+    path = Path(path)
+    meta = _meta(pyreadstat.read_sav(str(path), metadataonly=True, user_missing=True, output_format="dict")[1])
+    try:
+        buffer = path.read_bytes()
+        decoded = decode_cases(buffer, read_layout(buffer), meta)
+        if decoded.cases == meta["number_rows"] or meta["number_rows"] in (None, -1):
+            return decoded
+    except (Unsupported, struct.error, ValueError, IndexError, UnicodeDecodeError, LookupError):
+        pass                                 # pyreadstat reads it, or says what is wrong with it
+    frame, whole = pyreadstat.read_sav(str(path), user_missing=True, disable_datetime_conversion=True)
+    return Decoded(list(frame.columns), _meta(whole), len(frame), read=frame)
+
+
+def _meta(meta) -> dict:
+    return {"column_names": list(meta.column_names), "file_encoding": meta.file_encoding,
+            "number_rows": meta.number_rows, "missing_ranges": dict(meta.missing_ranges or {}),
+            "variable_value_labels": dict(meta.variable_value_labels or {})}
+
+
+def decode_cases(buffer, layout: Layout, meta: dict) -> Decoded:
+    """The cases of the file in ``buffer``: numbers float64 with system-missing as NaN, strings decoded."""
+    names = meta["column_names"]
     if len(names) != len(layout.widths):
         raise Unsupported("pyreadstat and the dictionary disagree on the variables")
     slots = case_slots(buffer, layout)
@@ -217,16 +269,13 @@ def read_frame(buffer, layout: Layout, names, encoding: str) -> pd.DataFrame:
     by_slot = slots.view(layout.byte_order + "f8")[:, :, 0].T       # (slots, cases), a view
     numbers = by_slot[[layout.first_slots[i] for i in numeric]].astype(np.float64)   # each row one variable
     numbers[numbers == SYSMIS] = np.nan
-    frame = pd.DataFrame(numbers.T, columns=[names[i] for i in numeric], copy=False)   # one block, no copy
     strings = {}
     for i, width in enumerate(layout.widths):
         if width:
             first = layout.first_slots[i]
             raw = slots[:, first:first + (width + 7) // 8].reshape(len(slots), -1)[:, :width]
-            strings[names[i]] = _strings(raw, encoding)
-    if strings:
-        frame = pd.concat([frame, pd.DataFrame(strings)], axis=1)
-    return frame[list(names)]
+            strings[names[i]] = _strings(raw, meta["file_encoding"])
+    return Decoded(list(names), meta, len(slots), numbers, [names[i] for i in numeric], strings)
 
 
 def _strings(raw: np.ndarray, encoding: str) -> np.ndarray:
