@@ -7,7 +7,6 @@ fresh folder that replaces ``--out`` whole at the end (publish/atomic.py).
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 import time
@@ -126,10 +125,6 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
     check_shape(spec, pop, population, return_path)
     lookup = step("council lookup", read_councils, councils) if councils else None
     _check_spine(spine, plots, lookup, known_from=pop)
-    # what the intervals (scipy.special, 0.16 s), the workbooks and the CSVs will need, loaded now: a .sav read ahead
-    # (prefetch.py) is parsing meanwhile, so this costs nothing that the estimates would not
-    for module in ("scipy.special", "xlsxwriter", "pyarrow.csv"):
-        importlib.import_module(module)
     raw = step("read return", read_raw, return_path, spec, progress=None if not quiet else False)
     ret = step("validate", validate, raw, spec, population=pop, councils=lookup, strict=strict)
     if ret.population is None:
