@@ -1,10 +1,11 @@
 """A return parsed while the toolkit is still being imported.
 
-``surveykit run`` on a national .sav spends about 0.5 s importing pandas and the toolkit and about 0.4 s
-parsing the file, and neither needs the other. So the command, before it imports anything heavy, calls
+``surveykit run`` on a national .sav spends about 0.5 s importing pandas and the toolkit and about 0.3 s
+decoding the file, and neither needs the other. So the command, before it imports anything heavy, calls
 ``start_reading``: the SPSS file's contained child (contained.py: memory and time limits, a crash is the file's
-error) is forked at once and imports what it needs itself. ``read_spss`` then ``take``s its outcome, if it is
-for the same file, unchanged since, read for the same questionnaire; anything else is read as usual.
+error) is forked at once and decodes the cases with numpy and pyreadstat only (sav_data.py), never importing
+pandas. ``read_spss`` then ``take``s its outcome, if it is for the same file, unchanged since, read for the same
+questionnaire, and makes the frame; anything else is read as usual.
 
 Only SPSS files are read ahead: CSV returns parse in about the time the imports take anyway, and workbooks and
 folders already parse in children of their own. This module imports no pandas.
