@@ -215,7 +215,6 @@ class Decoded:
     they travel from a child out of band, and without pandas): ``numbers`` one row per numeric variable, the
     strings a column each. A file the decoder does not know comes whole from pyreadstat, as ``read``."""
 
-    names: list
     meta: dict              # column_names, file_encoding, number_rows, missing_ranges, variable_value_labels
     cases: int = 0
     numbers: np.ndarray | None = None
@@ -233,7 +232,7 @@ class Decoded:
         frame = pd.DataFrame(self.numbers.T, columns=self.numeric_names, copy=False)   # one block, no copy
         if self.strings:
             frame = pd.concat([frame, pd.DataFrame(self.strings)], axis=1)
-        return frame[list(self.names)]
+        return frame[list(self.meta["column_names"])]
 
 
 def decode(path: Path) -> Decoded:
@@ -250,7 +249,7 @@ def decode(path: Path) -> Decoded:
     except (Unsupported, struct.error, ValueError, IndexError, UnicodeDecodeError, LookupError):
         pass                                 # pyreadstat reads it, or says what is wrong with it
     frame, whole = pyreadstat.read_sav(str(path), user_missing=True, disable_datetime_conversion=True)
-    return Decoded(list(frame.columns), _meta(whole), len(frame), read=frame)
+    return Decoded(_meta(whole), len(frame), read=frame)
 
 
 def _meta(meta) -> dict:
@@ -275,7 +274,7 @@ def decode_cases(buffer, layout: Layout, meta: dict) -> Decoded:
             first = layout.first_slots[i]
             raw = slots[:, first:first + (width + 7) // 8].reshape(len(slots), -1)[:, :width]
             strings[names[i]] = _strings(raw, meta["file_encoding"])
-    return Decoded(list(names), meta, len(slots), numbers, [names[i] for i in numeric], strings)
+    return Decoded(meta, len(slots), numbers, [names[i] for i in numeric], strings)
 
 
 def _strings(raw: np.ndarray, encoding: str) -> np.ndarray:
