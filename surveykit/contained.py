@@ -210,8 +210,8 @@ def _child(send, fn, args, spill: str | None = None) -> None:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         result = ("failed", detail)
     try:
-        buffers = []
-        data = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
+        buffers = []   # arrays out of band only where a spill file can hold them; else one pickle, made once
+        data = pickle.dumps(result, protocol=5, buffer_callback=buffers.append if spill else None)
         parts = [data] + [buffer.raw() for buffer in buffers]
     except Exception:  # noqa: BLE001 - an unpicklable result is our bug, reported as such
         data = pickle.dumps(("failed", "internal error: result could not be returned\n" + traceback.format_exc()))
