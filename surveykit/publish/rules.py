@@ -55,7 +55,6 @@ def note_ref(*keys: str) -> str:
     return f"[note {numbers[0]}]" if len(numbers) == 1 else f"[notes {', '.join(numbers)}]"
 
 
-
 def measure_decimals(code: str) -> int:
     """Decimal places a measure's estimate is published to (publishing.yaml): 3 for 1J and ASCOT, else 1."""
     section = publishing_rules()["ascof"]
@@ -68,6 +67,7 @@ def symbols_line() -> str:
     return (f"Symbols: {labels['low']} suppressed (fewer than 3 respondents), {labels['none']} no respondents, "
             f"{labels['not_available']} not available, {labels['not_applicable']} not applicable "
             f"{note_ref('suppressed', 'no_respondents', 'not_available', 'not_applicable')}.")
+
 
 def symbols() -> frozenset[str]:
     """Every symbol a published cell may hold instead of a number ("[c]", "[w]", "[x]", "[z]")."""

@@ -264,9 +264,8 @@ def _column_cells(sheet: PublishedSheet, column, first_row: np.ndarray, path: Pa
                     cells[row] = "inf" if v > 0 else "-inf"
             numbers = [v for v, ok in zip(numbers, finite.tolist()) if ok]
         others = kind == _CELL_OTHER
+        others[others] = pd.notna(cells[others])
         if others.any():   # dates, booleans, categories among objects: the text str() gives
-            others[others] = pd.notna(cells[others])
-        if others.any():
             cells = cells.copy()
             cells[others] = [str(v) for v in cells[others].tolist()]
             is_text |= others
