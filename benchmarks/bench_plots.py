@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench_run import compiled   # the same start as bench_run's: surveykit's bytecode compiled
+
 OUT = Path(__file__).resolve().parent / "out"
 FOLDER = OUT / "national-sav"
 YEAR = "2020-21"
@@ -47,15 +49,6 @@ def timed(command, env=None):
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def compiled() -> None:
-    """surveykit's modules compiled to bytecode, as an installed package has them: a checkout run with
-    PYTHONDONTWRITEBYTECODE set would otherwise compile every module at every start (about 0.1 s)."""
-    import compileall
-    import surveykit
-
-    compileall.compile_dir(Path(surveykit.__file__).parent, quiet=1)
 
 
 def main():
