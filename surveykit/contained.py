@@ -108,23 +108,29 @@ def run_all(jobs, workers: int = 1, on_done=None) -> list[Outcome]:
     return outcomes
 
 
+def can_run_alongside() -> bool:
+    """Whether ``Alongside`` work runs in a child beside the parent's (fork, and a core to spare)."""
+    return _CAN_FORK and (os.cpu_count() or 1) > 1
+
+
 class Alongside:
     """``fn(*args)`` run in a forked child while the parent gets on with other work (on a machine of two cores
     or more: the annex beside the ASCOF tables, a return parsed while the toolkit is imported); ``result()``
     waits for it and gives its value, or raises the SurveyKitError it raised. Given the ``file`` it parses, a
     crash or a parse longer than the time limit is that file's error, as in ``contained``, and it is parsed in a
-    child even on one core. Without fork it runs in-process when ``result()`` is called."""
+    child even on one core. Without fork it runs in-process when ``result()`` is called. ``daemon=False`` lets
+    the child start processes of its own; the caller must then see it stopped (``cancel``) on every path."""
 
-    def __init__(self, fn, *args, what="job", file=None):
+    def __init__(self, fn, *args, what="job", file=None, daemon=True):
         self.fn, self.args, self.what, self.file = fn, args, what, file
         self.proc = self.conn = self.spill = None
         self.started = time.monotonic()
         # a file's parse is contained whatever the cores (as in ``contained``); other work forks only to overlap
-        if _CAN_FORK and (file is not None or (os.cpu_count() or 1) > 1):
+        if file is not None and _CAN_FORK or can_run_alongside():
             ctx = mp.get_context("fork")
             self.conn, send = ctx.Pipe(duplex=False)
             self.spill = _spill_name()
-            self.proc = ctx.Process(target=_child, args=(send, fn, args, self.spill), daemon=True)
+            self.proc = ctx.Process(target=_child, args=(send, fn, args, self.spill), daemon=daemon)
             self.proc.start()
             send.close()
 
@@ -171,7 +177,7 @@ def _too_long(what: str, file) -> SurveyKitError:
     return SurveyKitError(f"not read: parsing this {what} took longer than {TIME_LIMIT_SECONDS:.0f} s", file=file)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: the child is killed when the parent dies (a run killed with SIGKILL leaves no worker writing)."""
     try:
         import ctypes
@@ -185,7 +191,7 @@ def _child(send, fn, args, spill: str | None = None) -> None:
     """In the child: limit memory, silence stderr, run, send back the result or the error."""
     if os.getppid() == 1:   # the parent died before this line
         os._exit(1)
-    _die_with_parent()
+    die_with_parent()
     try:
         import resource
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +27,7 @@ from surveykit.questionnaire import load_spec
 from surveykit.questions import question_tables
 from surveykit.read import file_checksum, read_councils, read_population, read_raw
 from surveykit.contained import Alongside
+from surveykit.plot_server import PlotServer
 from surveykit.resources import bundled_path
 from surveykit.results import area_levels, ascof
 from surveykit.publish.rules import publish_ascof, publish_questions
@@ -126,24 +128,28 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
     lookup = step("council lookup", read_councils, councils) if councils else None
     _check_spine(spine, plots, lookup, known_from=pop)
     raw = step("read return", read_raw, return_path, spec, progress=None if not quiet else False)
-    ret = step("validate", validate, raw, spec, population=pop, councils=lookup, strict=strict)
-    if ret.population is None:
-        raise SurveyKitError("no eligible populations: give a population file (--population); only the official "
-                             "workbook carries its own", file=return_path)
+    # the figures' own process imports matplotlib while the return is validated, and draws once the ASCOF
+    # measures exist (plot_server.py)
+    plotting = PlotServer(spec, spine, progress=not quiet) if plots else None
+    with _cancelled_on_error(plotting):
+        ret = step("validate", validate, raw, spec, population=pop, councils=lookup, strict=strict)
+        if ret.population is None:
+            raise SurveyKitError("no eligible populations: give a population file (--population); only the "
+                                 "official workbook carries its own", file=return_path)
     has_annex = spec.survey == "ascs"
     options = {**options, "population_used": ret.population_source, "lonely": DEFAULT_LONELY,
                "variance": "stratified (council x stratum), per-item weights; splits: NHS Digital breakdown"}
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     notes = {"input_file": str(return_path), "checksum": raw.checksum, "options": options, "created": created}
 
-    with OutputFolder(out) as folder:
-        # the annex (tables and workbook) is the largest single piece: made in a child beside the rest, which
-        # weights the return itself (the same weights, on the core that would wait for the parent's)
-        annex = (Alongside(_write_annex, ret, lookup, _annex_average(average), england, folder / "annex.xlsx",
-                           notes, f"{spec.title}: annex tables", what="the annex tables")
-                 if has_annex else None)
-        plotting = None
+    with _cancelled_on_error(plotting), OutputFolder(out) as folder:
+        annex = None
         try:
+            # the annex (tables and workbook) is the largest single piece: made in a child beside the rest,
+            # which weights the return itself (the same weights, on the core that would wait for the parent's)
+            annex = (Alongside(_write_annex, ret, lookup, _annex_average(average), england, folder / "annex.xlsx",
+                               notes, f"{spec.title}: annex tables", what="the annex tables")
+                     if has_annex else None)
             design = step("weight and score", weight, ret, None, lookup, lonely=DEFAULT_LONELY)
             levels = [name for name, _ in area_levels(design, england)]
             _check_spine(spine, plots, lookup, ret)
@@ -159,6 +165,8 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
                     omitted["plots"] = ("funnel and caterpillar plots compare councils with England, which this "
                                         "run has not")
                     plots = False
+                    plotting.cancel()
+                    plotting = None
             if not has_annex:
                 omitted["annex.xlsx"] = ("surveykit builds the ASCS's annex tables (T1a-T6) only; the SACE's "
                                          "answers by area are results.xlsx's 'Answers by area' and 'Margins of "
@@ -167,9 +175,8 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
                                omitted, levels, created)
             results = step("ASCOF measures", ascof, design, breakdowns=breakdowns, ci=ci, framework=framework,
                            england=england)
-            if plots:   # the figures need only the ASCOF results: their workers draw beside the rest
-                from surveykit.plots import start_plots
-                plotting = start_plots(results, spec, folder / "plots", spine_councils=spine, progress=not quiet)
+            if plotting is not None:   # the figures need only the ASCOF results: drawn beside the rest
+                plotting.draw(results, folder / "plots")
             questions = step("question tables", question_tables, design, england=england)
             published, published_q = publish_ascof(results), publish_questions(questions)
 
@@ -200,6 +207,17 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
     if not quiet:
         _print_summary(run, out)
     return run
+
+
+@contextmanager
+def _cancelled_on_error(job):
+    """``job`` (the figures' server) stopped if the block fails, so that no process is left waiting."""
+    try:
+        yield
+    except BaseException:
+        if job is not None:
+            job.cancel()
+        raise
 
 
 def _run_summary(return_path, raw, ret, design, options, population, councils, survey, year, omitted, levels,

@@ -718,7 +718,11 @@ _WORKER_CONTEXT: dict = {}
 
 def _start_worker(context):
     import signal
+
+    from surveykit.contained import die_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is for the main process to handle
+    die_with_parent()                                 # a worker of plot_server.py's process goes with it
     _WORKER_CONTEXT.clear()
     _WORKER_CONTEXT.update(context)
 
@@ -791,7 +795,9 @@ class Plotting:
             finally:
                 gc.unfreeze()
 
-    def wait(self) -> list[Path]:
+    def wait(self, on_done=None) -> list[Path]:
+        """The paths written, once every figure is; ``on_done()`` is called as each is (plot_server.py's
+        progress)."""
         from tqdm.auto import tqdm
 
         done = {}
@@ -800,11 +806,15 @@ class Plotting:
                 for job in self.jobs:
                     done[job] = _draw(job, self.context)
                     bar.update()
+                    if on_done:
+                        on_done()
             else:
                 try:
                     for future in as_completed(self.futures):
                         done[self.futures[future]] = future.result()
                         bar.update()
+                        if on_done:
+                            on_done()
                 except BaseException:
                     self.cancel()
                     raise
