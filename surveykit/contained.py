@@ -126,7 +126,7 @@ class Alongside:
         self.proc = self.conn = self.spill = None
         self.started = time.monotonic()
         # a file's parse is contained whatever the cores (as in ``contained``); other work forks only to overlap
-        if file is not None and _CAN_FORK or can_run_alongside():
+        if (file is not None and _CAN_FORK) or can_run_alongside():
             ctx = mp.get_context("fork")
             self.conn, send = ctx.Pipe(duplex=False)
             self.spill = _spill_name()

@@ -8,7 +8,8 @@ Numbers are shown to the measure's published precision (`decimals_by_measure` in
 3 dp for the 0-1 scores 1J and ASCOT, else 1 dp), halves away from zero as in the tables. Text is
 measured before a figure is laid out, so titles, row labels and captions wrap and the figure grows
 to hold them: nothing is cut off at an edge. `write_plots` draws a run's figures in worker
-processes, one per core.
+processes, one per core, and `save_figure` writes each as PNG and SVG through figure_files.py (matplotlib's
+own pixels and SVG, each string's text laid out once a process).
 """
 
 from __future__ import annotations
