@@ -32,12 +32,8 @@ def test_the_server_draws_the_files_write_plots_draws(tmp_path):
     server.draw(results, tmp_path / "served")
     served = server.wait()
     drawn = plots.write_plots(results, spec(), tmp_path / "drawn", spine_councils=["E603"], workers=1)
-    assert [p.name for p in served] == [p.name for p in drawn] == [
-        "funnel-1B.png", "funnel-1B.svg", "caterpillar-1B.png", "caterpillar-1B.svg",
-        "funnel-1A.png", "funnel-1A.svg", "caterpillar-1A.png", "caterpillar-1A.svg",
-        "spine-E603.png", "spine-E603.svg"]
-    for a, b in zip(served, drawn):
-        assert a.read_bytes() == b.read_bytes(), a.name
+    assert [p.name for p in served] == [p.name for p in drawn]      # in write_plots' order (test_plots.py)
+    assert len(served) == 10 and all(a.read_bytes() == b.read_bytes() for a, b in zip(served, drawn))
     assert not server.job.proc.is_alive()
 
 
