@@ -128,25 +128,39 @@ class _Reader:
 
 def case_slots(buffer, layout: Layout) -> np.ndarray:
     """Every case's slots as a (cases, slots) array of 8-byte rows, decompressed if need be."""
-    units = np.frombuffer(buffer, dtype=np.uint8, offset=layout.data_offset,
-                          count=(len(buffer) - layout.data_offset) // 8 * 8).reshape(-1, 8)
-    if layout.compression == 1:
-        units = _decompress(units, layout)
-    cases = len(units) // layout.slots if layout.slots else 0
+    if layout.compression == 0:
+        units = _units(buffer, layout)
+        return units[:_whole_cases(units, layout) * layout.slots].reshape(-1, layout.slots, 8)
+    codes, raw = case_codes(buffer, layout)
+    values = slot_values(codes, raw, layout, np.arange(layout.slots), SYSMIS)      # (slots, cases)
+    return np.ascontiguousarray(values.T).view(np.uint8).reshape(len(codes), layout.slots, 8)
+
+
+def _units(buffer, layout: Layout) -> np.ndarray:
+    """The data section as 8-byte units, a view of ``buffer``."""
+    return np.frombuffer(buffer, dtype=np.uint8, offset=layout.data_offset,
+                         count=(len(buffer) - layout.data_offset) // 8 * 8).reshape(-1, 8)
+
+
+def _whole_cases(units_or_codes, layout: Layout) -> int:
+    """How many cases the data hold: the header's count, checked against them (-1: counted from them)."""
+    cases = len(units_or_codes) // layout.slots if layout.slots else 0
     if layout.cases >= 0:
         if cases < layout.cases:
             raise Unsupported("fewer cases than the header says")
-        cases = layout.cases
-    elif layout.compression == 0 and len(units) % layout.slots:
+        return layout.cases
+    if layout.compression == 0 and len(units_or_codes) % layout.slots:
         raise Unsupported("the data are not whole cases")
-    return units[:cases * layout.slots].reshape(cases, layout.slots, 8)
+    return cases
 
 
-def _decompress(units: np.ndarray, layout: Layout) -> np.ndarray:
-    """Bytecode compression: a block of eight codes, then the raw 8-byte values its 253 codes call for."""
-    n = len(units)
+def case_codes(buffer, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """A bytecode-compressed file's codes, one for each slot of each case ((cases, slots) uint8), and the raw
+    8-byte values its 253 codes call for, in file order (float64). Blocks of eight codes alternate with the raw
+    values their 253 codes call for; 0 pads a block, 252 ends the data."""
+    units = _units(buffer, layout)
     blocks = _code_blocks(units)
-    is_block = np.zeros(n, dtype=bool)
+    is_block = np.zeros(len(units), dtype=bool)
     is_block[blocks] = True
     codes = units[blocks].ravel()
     ends = np.flatnonzero(codes == _END)
@@ -156,15 +170,30 @@ def _decompress(units: np.ndarray, layout: Layout) -> np.ndarray:
     if len(padding):
         codes = np.delete(codes, padding)
     raw = units[~is_block].view(layout.byte_order + "f8").ravel()
-    is_raw = codes == _RAW
-    wanted_raw = np.count_nonzero(is_raw)
-    if wanted_raw > len(raw):
+    if np.count_nonzero(codes == _RAW) > len(raw):
         raise Unsupported("the compressed data end inside a value")
-    values = np.subtract(codes, layout.bias, dtype=np.float64).astype(layout.byte_order + "f8", copy=False)
-    values[codes == _SYSMIS_CODE] = SYSMIS
-    values[is_raw] = raw[:wanted_raw]
-    values[codes == _SPACES] = np.frombuffer(b" " * 8, dtype=layout.byte_order + "f8")[0]
-    return values.view(np.uint8).reshape(-1, 8)
+    cases = _whole_cases(codes, layout)
+    return codes[:cases * layout.slots].reshape(cases, layout.slots), raw
+
+
+def slot_values(codes: np.ndarray, raw: np.ndarray, layout: Layout, slots, missing: float) -> np.ndarray:
+    """The values of ``slots`` of every case as float64, one row a slot ((len(slots), cases)), from the codes:
+    code - bias; ``missing`` for 255, system-missing (and for a raw value that is SYSMIS); eight blanks for 254;
+    the next raw value for 253. Only these slots' codes are widened to 8 bytes, each straight into its row."""
+    slots = np.asarray(slots, dtype=np.int64)
+    chosen = codes[:, slots].T                                        # (slots, cases), one byte each
+    values = np.subtract(chosen, layout.bias, dtype=np.float64)
+    values[chosen == _SYSMIS_CODE] = missing
+    values[chosen == _SPACES] = np.frombuffer(b" " * 8, dtype=layout.byte_order + "f8")[0]
+    at = np.flatnonzero(codes.ravel() == _RAW)       # where each raw value goes, in file order: case, then slot
+    row_of_slot = np.full(layout.slots, -1, dtype=np.int64)
+    row_of_slot[slots] = np.arange(len(slots))
+    rows = row_of_slot[at % layout.slots]
+    mine = rows >= 0
+    taken = raw[:len(at)][mine].astype(np.float64)
+    taken[taken == SYSMIS] = missing
+    values[rows[mine], at[mine] // layout.slots] = taken
+    return values
 
 
 CHUNK_UNITS = 1 << 16       # 512 KB of the file followed at a time: small tables, in cache, whatever the file
@@ -263,18 +292,27 @@ def decode_cases(buffer, layout: Layout, meta: dict) -> Decoded:
     names = meta["column_names"]
     if len(names) != len(layout.widths):
         raise Unsupported("pyreadstat and the dictionary disagree on the variables")
-    slots = case_slots(buffer, layout)
     numeric = [i for i, width in enumerate(layout.widths) if width == 0]
-    by_slot = slots.view(layout.byte_order + "f8")[:, :, 0].T       # (slots, cases), a view
-    numbers = by_slot[[layout.first_slots[i] for i in numeric]].astype(np.float64)   # each row one variable
-    numbers[numbers == SYSMIS] = np.nan
-    strings = {}
-    for i, width in enumerate(layout.widths):
-        if width:
-            first = layout.first_slots[i]
-            raw = slots[:, first:first + (width + 7) // 8].reshape(len(slots), -1)[:, :width]
-            strings[names[i]] = _strings(raw, meta["file_encoding"])
-    return Decoded(meta, len(slots), numbers, [names[i] for i in numeric], strings)
+    numeric_slots = [layout.first_slots[i] for i in numeric]
+    text = [(i, layout.first_slots[i], (width + 7) // 8) for i, width in enumerate(layout.widths) if width]
+    if layout.compression == 1:          # each value worked out from its code once, in the row it ends in
+        codes, raw = case_codes(buffer, layout)
+        cases = len(codes)
+        numbers = slot_values(codes, raw, layout, numeric_slots, np.nan)        # each row one variable
+        text_slots = [first + k for _, first, count in text for k in range(count)]
+        text_bytes = np.ascontiguousarray(slot_values(codes, raw, layout, text_slots, SYSMIS).T).view(np.uint8)
+        starts = np.cumsum([0] + [count * 8 for _, _, count in text])
+    else:
+        slots = case_slots(buffer, layout)
+        cases = len(slots)
+        by_slot = slots.view(layout.byte_order + "f8")[:, :, 0].T       # (slots, cases), a view
+        numbers = by_slot[numeric_slots].astype(np.float64)               # each row one variable
+        numbers[numbers == SYSMIS] = np.nan
+        text_bytes = slots.reshape(cases, -1)
+        starts = [first * 8 for _, first, _ in text]
+    strings = {names[i]: _strings(text_bytes[:, at:at + layout.widths[i]], meta["file_encoding"])
+               for (i, _, _), at in zip(text, starts)}
+    return Decoded(meta, cases, numbers, [names[i] for i in numeric], strings)
 
 
 def _strings(raw: np.ndarray, encoding: str) -> np.ndarray:
