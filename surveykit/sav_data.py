@@ -17,9 +17,10 @@ child that never loads it.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -245,6 +246,7 @@ class Decoded:
     strings a column each. A file the decoder does not know comes whole from pyreadstat, as ``read``."""
 
     meta: dict              # column_names, file_encoding, number_rows, missing_ranges, variable_value_labels
+    checksum: str = ""      # sha256 of the bytes decoded
     cases: int = 0
     numbers: np.ndarray | None = None
     numeric_names: list = field(default_factory=list)
@@ -265,20 +267,22 @@ class Decoded:
 
 
 def decode(path: Path) -> Decoded:
-    """The file's cases and metadata (see ``Decoded``); pyreadstat's exception for a file it cannot read."""
+    """The file's cases, metadata and checksum (see ``Decoded``); pyreadstat's exception for a file it cannot
+    read."""
     import pyreadstat
 
     path = Path(path)
     meta = _meta(pyreadstat.read_sav(str(path), metadataonly=True, user_missing=True, output_format="dict")[1])
+    buffer = path.read_bytes()
+    checksum = hashlib.sha256(buffer).hexdigest()     # here, beside the decoding: off the run's critical path
     try:
-        buffer = path.read_bytes()
         decoded = decode_cases(buffer, read_layout(buffer), meta)
         if decoded.cases == meta["number_rows"] or meta["number_rows"] in (None, -1):
-            return decoded
+            return replace(decoded, checksum=checksum)
     except (Unsupported, struct.error, ValueError, IndexError, UnicodeDecodeError, LookupError):
         pass                                 # pyreadstat reads it, or says what is wrong with it
     frame, whole = pyreadstat.read_sav(str(path), user_missing=True, disable_datetime_conversion=True)
-    return Decoded(_meta(whole), len(frame), read=frame)
+    return Decoded(_meta(whole), checksum, len(frame), read=frame)
 
 
 def _meta(meta) -> dict:
@@ -312,7 +316,7 @@ def decode_cases(buffer, layout: Layout, meta: dict) -> Decoded:
         starts = [first * 8 for _, first, _ in text]
     strings = {names[i]: _strings(text_bytes[:, at:at + layout.widths[i]], meta["file_encoding"])
                for (i, _, _), at in zip(text, starts)}
-    return Decoded(meta, cases, numbers, [names[i] for i in numeric], strings)
+    return Decoded(meta, "", cases, numbers, [names[i] for i in numeric], strings)
 
 
 def _strings(raw: np.ndarray, encoding: str) -> np.ndarray:

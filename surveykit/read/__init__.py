@@ -65,9 +65,11 @@ def read_raw(path, spec, *, progress=None) -> RawReturn:
         files = pd.DataFrame([file_row(path, result, checksum)], columns=FILE_COLUMNS)
         return RawReturn(result.data, str(path), {}, spec.survey, spec.year, checksum, found.frame(),
                          result.population, result.empty_form_rows, files)
-    reader = read_spss if kind == "spss" else read_csv
-    checksum = file_checksum(path)   # first: a file read ahead (prefetch.py) is parsing meanwhile
-    data, labels, bad = reader(path, spec)
+    if kind == "spss":   # the checksum of the bytes parsed, made by the child that parsed them (a read-ahead's)
+        data, labels, bad, checksum = read_spss(path, spec)
+    else:
+        checksum = file_checksum(path)
+        data, labels, bad = read_csv(path, spec)
     found = problem_list.Problems()
     bad.report(found)
     return RawReturn(data, str(path), labels, spec.survey, spec.year, checksum, found.frame())

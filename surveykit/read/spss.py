@@ -22,9 +22,9 @@ from surveykit.read.headers import check_required, match_exact, rename
 
 
 def read_spss(path: Path, spec):
-    """(data, value labels, bad cells) of an SPSS file, parsed in a child process (one started while the
-    toolkit was imported, if the command started one for this file: prefetch.py, whose child decodes the cases
-    without pandas; the frame is made here)."""
+    """(data, value labels, bad cells, sha256 of the bytes parsed) of an SPSS file, parsed in a child process
+    (one started while the toolkit was imported, if the command started one for this file: prefetch.py, whose
+    child decodes the cases without pandas; the frame is made here)."""
     ahead = take(path, spec)
     if ahead is not None:
         return from_decoded(ahead.result(), Path(path), spec)
@@ -39,8 +39,8 @@ def parse_spss(path: Path, spec):
 
 
 def from_decoded(decoded: sav_data.Decoded, path: Path, spec):
-    """(data, value labels, bad cells) from a file's decoded cases: user-missing values blanked, headers
-    matched to the questionnaire, cells checked."""
+    """(data, value labels, bad cells, checksum) from a file's decoded cases: user-missing values blanked,
+    headers matched to the questionnaire, cells checked."""
     meta = decoded.meta
     frame = _blank_user_missing(decoded.frame(), meta["missing_ranges"])
     mapping = match_exact(frame.columns, spec)
@@ -51,7 +51,7 @@ def from_decoded(decoded: sav_data.Decoded, path: Path, spec):
     data = finish(frame, spec, rows, {v: k for k, v in mapping.items()}, path.name, bad)
     labels = {mapping.get(var, var): {_label_key(k): str(v) for k, v in codes.items()}
               for var, codes in meta["variable_value_labels"].items()}
-    return data, labels, bad
+    return data, labels, bad, decoded.checksum
 
 
 def _blank_user_missing(frame: pd.DataFrame, ranges: dict) -> pd.DataFrame:
