@@ -308,11 +308,13 @@ def validate(raw, spec, population=None, councils=None, strict: bool = False) ->
     # Non-respondents: every answered cell is reported; the answers are ignored (the row is excluded).
     items = [c for c in numeric if spec.columns[c].is_item]
     if items:
-        block = values[:, [at[c] for c in items]]
-        hit_rows, hit_cols = np.nonzero(non_resp[:, None] & ~np.isnan(block))
+        who = np.flatnonzero(non_resp)                  # only their rows are looked at
+        block = values[np.ix_(who, [at[c] for c in items])]
+        hit, hit_cols = np.nonzero(~np.isnan(block))
+        hit_rows = who[hit]
         names = np.array(items, dtype=object)[hit_cols]
         problems.add("answers from non-respondent", files[hit_rows], rows[hit_rows], names,
-                     block[hit_rows, hit_cols],
+                     block[hit, hit_cols],
                      [f"{c} is answered but the person did not respond (Response = "
                       f"{format_values([response[r]], 1)[0]}): should be blank; ignored" for r, c in zip(hit_rows, names)])
     for c, wanted in spec.non_respondent_values.items():
@@ -459,6 +461,23 @@ def _check_sub_populations(spec, pop, pop_file, problems) -> None:
                           "populations, not NHS Digital's and the form's own"])
 
 
+def _pair_ids(table_council, table_stratum, council, stratum) -> tuple:
+    """(council, stratum) pairs numbered together for the population table's rows and the return's: (the table
+    rows' numbers, the return rows' numbers, whether the table holds each return row's pair, how many numbers
+    there are). Codes, not labels:
+    the councils are numbered first, then each pair is one integer (a stratum below 0: no pair)."""
+    codes, _ = pd.factorize(np.concatenate([table_council, council]))
+    strata = int(max(table_stratum.max(initial=0), stratum.max(initial=0))) + 2
+    codes = codes.astype(np.int64)
+    table_pair = codes[:len(table_council)] * strata + table_stratum
+    row_pair = np.where(stratum >= 0, codes[len(table_council):] * strata + stratum, -1)
+    _, ids = np.unique(np.concatenate([table_pair, row_pair]), return_inverse=True)
+    table_ids, row_ids = ids[:len(table_pair)], ids[len(table_pair):]
+    held = np.zeros(ids.max(initial=-1) + 1, dtype=bool)
+    held[table_ids] = True
+    return table_ids, row_ids, held[row_ids] & (row_pair >= 0), len(held)
+
+
 def _check_population(pop, pop_file, council, stratum, countable, reason, files, rows, problems, council_col):
     """Respondents need a population for their council-stratum; no population below its sample; a population
     (or sub-population) smaller than the stratum's respondents cannot weight them (fit.py, rule 3).
@@ -466,57 +485,55 @@ def _check_population(pop, pop_file, council, stratum, countable, reason, files,
     Returns the table to weight by: ``pop``, with a sub-population smaller than its stratum's respondents
     replaced by the stratum's own population (reported)."""
     pop = pop.assign(council=pop["council"].astype("str").str.strip())
-    have = pd.MultiIndex.from_frame(pop[["council", "stratum"]].astype({"stratum": "int64"}))
+    pop_council = pop["council"].to_numpy(dtype=object)
+    pop_stratum = pop["stratum"].to_numpy(dtype="int64")
     s = stratum.to_numpy(dtype="float64", na_value=np.nan)
     ok = countable & ~np.isnan(s)
-    key = pd.MultiIndex.from_arrays([council, np.nan_to_num(s, nan=-1).astype(np.int64)])
-    missing = ok & (reason == "") & ~key.isin(have)
+    table_ids, row_ids, in_table, pairs = _pair_ids(pop_council, pop_stratum, council,
+                                                    np.nan_to_num(s, nan=-1).astype(np.int64))
+    missing = ok & (reason == "") & ~in_table
     problems.add("no population for stratum", files[missing], rows[missing], council_col, council[missing],
                  [f"no eligible population for council {c} stratum {int(h)} in {pop_file}: row excluded"
                   for c, h in zip(council[missing], s[missing])])
     reason[missing & (reason == "")] = "no eligible population"
 
-    table = pop.set_index(["council", "stratum"])
-    sampled = pd.Series(1, index=key[ok]).groupby(level=[0, 1]).size()
+    in_return = np.bincount(row_ids[ok & in_table], minlength=pairs)[table_ids].astype(float)  # per table row
     answering = ok & (reason == "")
-    respondents = pd.Series(1, index=key[answering]).groupby(level=[0, 1]).size()
-    in_return = sampled.reindex(table.index).fillna(0).to_numpy()
-    in_use = respondents.reindex(table.index).fillna(0).to_numpy(copy=True)
-    declared = pd.to_numeric(table["sample"], errors="coerce").fillna(0).to_numpy() if "sample" in table else 0
+    in_use = np.bincount(row_ids[answering & in_table], minlength=pairs)[table_ids].astype(float)
+    declared = pd.to_numeric(pop["sample"], errors="coerce").fillna(0).to_numpy() if "sample" in pop else 0
     needed = np.maximum(in_return, declared)
-    population = table["population"].to_numpy(dtype=float)
+    population = pop["population"].to_numpy(dtype=float)
     small = population < needed
     order = {c: i + 2 for i, c in enumerate(pop["council"].unique())}  # wide file: one line per council
     pop_rows = pop["_row"].to_numpy() if "_row" in pop else np.array([order[c] for c in pop["council"]])
     if small.any():
         idx = np.flatnonzero(small)
-        bad = table.iloc[idx]
         unusable = population[idx] < in_use[idx]
         problems.add("population smaller than sample", [pop_file] * len(idx), pop_rows[idx],
-                     [f"stratum{h}Pop" for _, h in bad.index], bad["population"].to_numpy(),
+                     [f"stratum{h}Pop" for h in pop_stratum[idx]], pop["population"].to_numpy()[idx],
                      [f"council {c} stratum {h}: eligible population {int(p)} is smaller than the {int(m)} sampled"
                       + (f"; its {int(r)} respondents cannot be weighted (each would stand for less than one "
                          "person): their rows are left out" if u else "")
-                      for (c, h), p, m, r, u in zip(bad.index, bad["population"], needed[idx], in_use[idx], unusable)])
+                      for c, h, p, m, r, u in zip(pop_council[idx], pop_stratum[idx], population[idx], needed[idx],
+                                                  in_use[idx], unusable)])
         if unusable.any():
-            drop = pd.MultiIndex.from_tuples(list(bad.index[unusable]))
-            out = answering & key.isin(drop)
-            reason[out] = "eligible population smaller than respondents"
+            reason[answering & np.isin(row_ids, table_ids[idx[unusable]])] = \
+                "eligible population smaller than respondents"
             in_use[idx[unusable]] = 0
 
     replaced = {}
-    for column in [c for c in table.columns if c.startswith("population_")]:
-        sub = pd.to_numeric(table[column], errors="coerce").fillna(0).to_numpy(dtype=float)
+    for column in [c for c in pop.columns if c.startswith("population_")]:
+        sub = pd.to_numeric(pop[column], errors="coerce").fillna(0).to_numpy(dtype=float)
         short = (sub > 0) & (sub < in_use)
         if not short.any():
             continue
         idx = np.flatnonzero(short)
         name = column.removeprefix("population_")
         problems.add("population smaller than sample", [pop_file] * len(idx), pop_rows[idx],
-                     [f"stratum{h}Pop{name}" for _, h in table.index[idx]], sub[idx],
+                     [f"stratum{h}Pop{name}" for h in pop_stratum[idx]], sub[idx],
                      [f"council {c} stratum {h}: the {name} population {int(v)} is smaller than the stratum's {int(r)} "
                       f"respondents: the stratum's whole population is used for {name} there"
-                      for (c, h), v, r in zip(table.index[idx], sub[idx], in_use[idx])])
+                      for c, h, v, r in zip(pop_council[idx], pop_stratum[idx], sub[idx], in_use[idx])])
         replaced[column] = np.where(short, population, sub)
     if not replaced:
         return None
