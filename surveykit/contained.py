@@ -14,6 +14,7 @@ Where ``fork`` is unavailable (Windows, some macOS set-ups) files are parsed in-
 from __future__ import annotations
 
 import faulthandler
+import gc
 import mmap
 import multiprocessing as mp
 import os
@@ -131,7 +132,11 @@ class Alongside:
             self.conn, send = ctx.Pipe(duplex=False)
             self.spill = _spill_name()
             self.proc = ctx.Process(target=_child, args=(send, fn, args, self.spill), daemon=daemon)
-            self.proc.start()
+            gc.freeze()          # the child's garbage collections leave the parent's objects (and pages) alone
+            try:
+                self.proc.start()
+            finally:
+                gc.unfreeze()
             send.close()
 
     def result(self):
