@@ -87,7 +87,7 @@ def _tables(design, items, england=None) -> pd.DataFrame:
     data = design.data
     if not len(data):
         return None
-    stratum, _ = pd.factorize(pd.MultiIndex.from_frame(data[STRATA]), sort=False)
+    stratum = _stratum_codes(data)
     N = data[design.population_column].groupby(stratum).first().to_numpy(dtype=float)
     n, keys = _answer_counts(data, items, stratum)
     item_of = pd.factorize(np.array([k[0] for k in keys], dtype=object))[0]
@@ -127,6 +127,15 @@ def _tables(design, items, england=None) -> pd.DataFrame:
     out = pd.concat([meta.iloc[out["key"]].reset_index(drop=True), out.drop(columns="key")], axis=1)
     out["area_name"] = out["area_code"].map(area_names(design, england)).fillna(out["area_code"])
     return out[COLUMNS]
+
+
+def _stratum_codes(data) -> np.ndarray:
+    """Each row's council-stratum numbered in order of first appearance, as factorizing the (council, stratum)
+    pairs numbers them, without making the pairs (a pandas MultiIndex of them took 20 ms a national table)."""
+    council, _ = pd.factorize(data[STRATA[0]], sort=False)
+    number = data[STRATA[1]].to_numpy(dtype=np.int64)
+    number = number - number.min(initial=0)
+    return pd.factorize(council.astype(np.int64) * (int(number.max(initial=0)) + 1) + number, sort=False)[0]
 
 
 def _by_area(values, area_idx, n_areas):
