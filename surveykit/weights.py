@@ -123,7 +123,9 @@ def weight(survey_return, population: pd.DataFrame | None = None, councils: pd.D
             columns[f"N_h_{name}"] = table[column].reindex(key).fillna(0).to_numpy(dtype=float)
     for name, grouping in spec.groupings.items():
         if grouping.column in data.columns:  # "stratum" too: validation derived it
-            columns[name] = spec.breakdown(data, name).to_numpy()
+            groups = spec.breakdown(data, name)
+            # the labels taken by code, as the column they become (not a million-object array read back as text)
+            columns[name] = groups.cat.categories.array.take(groups.cat.codes.to_numpy(), allow_fill=True)
     if councils is not None:
         lookup = councils.assign(council=councils["council"].astype("str").str.strip()).set_index("council")
         columns["region"] = lookup["region_code"].reindex(council).to_numpy()
