@@ -52,20 +52,28 @@ class PlotServer:
                                progress=self.progress)
         from tqdm.auto import tqdm
 
-        with tqdm(desc="plots", disable=not self.progress, unit="plot") as bar:
-            while not self.job.conn.poll():
-                ready = wait_for([self._news, self.job.conn])
-                if self._news in ready:
-                    try:
-                        total, done = self._news.recv()
-                    except EOFError:               # the server has gone: its result says why
-                        break
-                    bar.total = total
-                    bar.update(done - bar.n)
+        news = self._next_news()                   # the first says how many figures: the bar's length
+        with tqdm(total=news[0] if news else None, desc="plots", disable=not self.progress, unit="plot") as bar:
+            while news is not None:
+                bar.update(news[1] - bar.n)
+                news = self._next_news()
         try:
             return [Path(p) for p in self.job.result()]
         finally:
             atexit.unregister(self.cancel)
+
+    def _next_news(self):
+        """(figures, done so far) from the server, or None once it has finished (or gone: its result says why).
+        News already sent is read first, so the bar ends full."""
+        while True:
+            if self._news.poll():
+                try:
+                    return self._news.recv()
+                except EOFError:
+                    return None
+            if self.job.conn.poll():
+                return None
+            wait_for([self._news, self.job.conn])
 
     def cancel(self) -> None:
         """Stop: figures not begun are not drawn, and the server and its workers are gone when this returns."""
@@ -95,6 +103,7 @@ def _serve(inbox, tell, spec, spine_councils) -> list[str]:
         return []
     plotting = plots.start_plots(results, spec, out_dir, spine_councils=spine_councils)
     done = 0
+    tell.send((len(plotting.jobs), done))           # the progress bar's length, before the first figure is done
 
     def one_more():
         nonlocal done
