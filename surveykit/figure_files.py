@@ -105,19 +105,16 @@ class _TextOnceRenderer(RendererAgg):
         the glyphs loaded once for both: the bitmap is drawn as the string is first measured."""
         key = (s, _font_key(prop), self.dpi, get_hinting_flag(), matplotlib.rcParams["text.hinting_factor"])
         kept = self._kept.get(key)
-        if kept is None:
-            if len(self._kept) >= _KEPT_AT_MOST:
-                self._kept.clear()
+        if kept is None or (_MIRRORED and antialiased not in kept[3]):
             font = self._prepare_font(prop)
             font.set_text(s, 0.0, flags=get_hinting_flag())
-            width, height = font.get_width_height()
-            kept = self._kept[key] = (width / 64.0, height / 64.0, font.get_descent() / 64.0, {})
+            if kept is None:
+                if len(self._kept) >= _KEPT_AT_MOST:
+                    self._kept.clear()
+                width, height = font.get_width_height()
+                kept = self._kept[key] = (width / 64.0, height / 64.0, font.get_descent() / 64.0, {})
             if _MIRRORED:
                 kept[3][antialiased] = _bitmap(font, antialiased)
-        elif _MIRRORED and antialiased not in kept[3]:
-            font = self._prepare_font(prop)
-            font.set_text(s, 0.0, flags=get_hinting_flag())
-            kept[3][antialiased] = _bitmap(font, antialiased)
         return kept
 
     def get_text_width_height_descent(self, s, prop, ismath):
