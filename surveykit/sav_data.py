@@ -155,10 +155,11 @@ def _whole_cases(units_or_codes, layout: Layout) -> int:
     return cases
 
 
-def case_codes(buffer, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
-    """A bytecode-compressed file's codes, one for each slot of each case ((cases, slots) uint8), and the raw
-    8-byte values its 253 codes call for, in file order (float64). Blocks of eight codes alternate with the raw
-    values their 253 codes call for; 0 pads a block, 252 ends the data."""
+def case_codes(buffer, layout: Layout) -> tuple[np.ndarray, tuple]:
+    """A bytecode-compressed file's codes, one for each slot of each case ((cases, slots) uint8), and its raw
+    values: (the 8-byte values its 253 codes call for, in file order (float64); where each goes, as a position
+    in the flattened codes). Blocks of eight codes alternate with the raw values their 253 codes call for; 0
+    pads a block, 252 ends the data."""
     units = _units(buffer, layout)
     blocks = _code_blocks(units)
     is_block = np.zeros(len(units), dtype=bool)
@@ -171,27 +172,30 @@ def case_codes(buffer, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     if len(padding):
         codes = np.delete(codes, padding)
     raw = units[~is_block].view(layout.byte_order + "f8").ravel()
-    if np.count_nonzero(codes == _RAW) > len(raw):
+    at = np.flatnonzero(codes == _RAW)               # where each raw value goes, in file order: case, then slot
+    if len(at) > len(raw):
         raise Unsupported("the compressed data end inside a value")
     cases = _whole_cases(codes, layout)
-    return codes[:cases * layout.slots].reshape(cases, layout.slots), raw
+    at = at[at < cases * layout.slots]
+    return codes[:cases * layout.slots].reshape(cases, layout.slots), (raw[:len(at)], at)
 
 
-def slot_values(codes: np.ndarray, raw: np.ndarray, layout: Layout, slots, missing: float) -> np.ndarray:
-    """The values of ``slots`` of every case as float64, one row a slot ((len(slots), cases)), from the codes:
-    code - bias; ``missing`` for 255, system-missing (and for a raw value that is SYSMIS); eight blanks for 254;
-    the next raw value for 253. Only these slots' codes are widened to 8 bytes, each straight into its row."""
+def slot_values(codes: np.ndarray, raw: tuple, layout: Layout, slots, missing: float) -> np.ndarray:
+    """The values of ``slots`` of every case as float64, one row a slot ((len(slots), cases)), from the codes
+    and raw values of ``case_codes``: code - bias; ``missing`` for 255, system-missing (and for a raw value that
+    is SYSMIS); eight blanks for 254; the next raw value for 253. Only these slots' codes are widened to 8 bytes,
+    each straight into its row."""
     slots = np.asarray(slots, dtype=np.int64)
     chosen = codes[:, slots].T                                        # (slots, cases), one byte each
     values = np.subtract(chosen, layout.bias, dtype=np.float64)
     values[chosen == _SYSMIS_CODE] = missing
     values[chosen == _SPACES] = np.frombuffer(b" " * 8, dtype=layout.byte_order + "f8")[0]
-    at = np.flatnonzero(codes.ravel() == _RAW)       # where each raw value goes, in file order: case, then slot
+    raw_values, at = raw
     row_of_slot = np.full(layout.slots, -1, dtype=np.int64)
     row_of_slot[slots] = np.arange(len(slots))
     rows = row_of_slot[at % layout.slots]
     mine = rows >= 0
-    taken = raw[:len(at)][mine].astype(np.float64)
+    taken = raw_values[mine].astype(np.float64)
     taken[taken == SYSMIS] = missing
     values[rows[mine], at[mine] // layout.slots] = taken
     return values
