@@ -464,8 +464,8 @@ def _check_sub_populations(spec, pop, pop_file, problems) -> None:
 def _pair_ids(table_council, table_stratum, council, stratum) -> tuple:
     """(council, stratum) pairs numbered together for the population table's rows and the return's: (the table
     rows' numbers, the return rows' numbers, whether the table holds each return row's pair, how many numbers
-    there are). Codes, not labels:
-    the councils are numbered first, then each pair is one integer (a stratum below 0: no pair)."""
+    there are). Codes, not labels: the councils are numbered first, then each pair is one integer (a stratum
+    below 0: no pair)."""
     codes, _ = pd.factorize(np.concatenate([table_council, council]))
     strata = int(max(table_stratum.max(initial=0), stratum.max(initial=0))) + 2
     codes = codes.astype(np.int64)

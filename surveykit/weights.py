@@ -124,7 +124,7 @@ def weight(survey_return, population: pd.DataFrame | None = None, councils: pd.D
     for name, grouping in spec.groupings.items():
         if grouping.column in data.columns:  # "stratum" too: validation derived it
             groups = spec.breakdown(data, name)
-            # the labels taken by code, as the column they become (not a million-object array read back as text)
+            # the labels taken by code into their column, not an array of label objects read back as text
             columns[name] = groups.cat.categories.array.take(groups.cat.codes.to_numpy(), allow_fill=True)
     if councils is not None:
         lookup = councils.assign(council=councils["council"].astype("str").str.strip()).set_index("council")
