@@ -154,11 +154,16 @@ class Alongside:
             self.cancel()
             self.conn.close()
             raise _too_long(self.what, self.file)
+        status = None
         try:
             status, payload = _receive(self.conn, self.spill)
         finally:
             self.conn.close()
-            self.proc.join()
+            # a crash needs the exit code, and a child with processes of its own (daemon=False) is seen gone
+            # with them; any other child that has sent its result is not waited for while it exits (its memory
+            # freed: 10 ms after the annex): multiprocessing reaps it at the next start or at exit
+            if status not in ("ok", "error") or not self.proc.daemon:
+                self.proc.join()
             _remove(self.spill)
         if status in ("ok", "error") or self.file is not None:
             outcome = _outcome(status, payload, self.proc.exitcode, self.file, self.what)
