@@ -331,7 +331,10 @@ def command() -> None:
     import atexit
     import os
 
+    from surveykit.until_exit import keep_until_exit
+
     blas_threads_for_a_run()
+    keep_until_exit()
     status = main()
     for stream in (sys.stdout, sys.stderr):
         try:

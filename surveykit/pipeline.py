@@ -27,6 +27,7 @@ from surveykit.questionnaire import load_spec
 from surveykit.questions import question_tables
 from surveykit.read import file_checksum, read_councils, read_population, read_raw
 from surveykit.contained import Alongside
+from surveykit.until_exit import hold
 from surveykit.plot_server import PlotServer
 from surveykit.resources import bundled_path
 from surveykit.results import area_levels, ascof
@@ -206,6 +207,7 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
         atomic_write(folder / "run.json", lambda tmp: Path(tmp).write_text(json.dumps(run, indent=2)))
     if not quiet:
         _print_summary(run, out)
+    hold(raw, ret, design, results, questions, published, published_q, annex)
     return run
 
 
@@ -249,6 +251,7 @@ def _write_annex(ret, lookup, average, england, path, notes, title) -> float:
     design = weight(ret, None, lookup, lonely=DEFAULT_LONELY)
     tables = annex_tables(design, ret, lookup, average, england)
     write_workbook(_shown(tables), path, notes=notes, title=title, numbered_notes=annex_notes())
+    hold(design, tables)
     return round(time.perf_counter() - start, 3)
 
 
