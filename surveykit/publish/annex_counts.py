@@ -264,12 +264,14 @@ class Counts:
         answer_population = np.array([self.variables[k].population for k in self.keys], dtype=object)[self.var_of]
         for population in set(row_population) - {None}:
             cols = np.flatnonzero(row_population == population)
+            members = R[:, cols]
             for other in set(answer_population):
                 with np.errstate(divide="ignore", invalid="ignore"):
                     scale = np.where(self.populations[other] > 0,
                                      self.populations[population] / self.populations[other], 0.0)
                 answers = np.flatnonzero(answer_population == other)
-                est[np.ix_(cols, answers)] = (R[:, cols] * scale[self.h][:, None]).T @ Cw[:, answers]
+                # the few rows times every answer, then the answers wanted: no copy of Cw's columns
+                est[np.ix_(cols, answers)] = ((members * scale[self.h][:, None]).T @ Cw)[:, answers]
         return {"est": est, "pop": est @ self.to_var, "base": base}
 
 
