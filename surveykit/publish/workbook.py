@@ -264,7 +264,8 @@ def _column_cells(sheet: PublishedSheet, column, first_row: np.ndarray, path: Pa
                     cells[row] = "inf" if v > 0 else "-inf"
             numbers = [v for v, ok in zip(numbers, finite.tolist()) if ok]
         others = kind == _CELL_OTHER
-        others[others] = pd.notna(cells[others])
+        if others.any():
+            others[others] = pd.notna(cells[others])
         if others.any():   # dates, booleans, categories among objects: the text str() gives
             cells = cells.copy()
             cells[others] = [str(v) for v in cells[others].tolist()]
@@ -278,8 +279,9 @@ def _column_cells(sheet: PublishedSheet, column, first_row: np.ndarray, path: Pa
     else:
         number_formats = [column_format] * len(number_rows)
 
-    codes, uniques = pd.factorize(np.array(texts, dtype=object)) if texts else (np.empty(0, int), [])
-    uniques = list(uniques)
+    uniques = list(dict.fromkeys(texts))        # a column's few distinct texts (symbols, names), in order
+    number_of = {text: u for u, text in enumerate(uniques)}
+    codes = np.fromiter(map(number_of.__getitem__, texts), dtype=np.int64, count=len(texts))
     symbol_set = symbols()
     for u, text in enumerate(uniques):
         if _XLSX_ILLEGAL.search(text):
@@ -296,9 +298,10 @@ def _column_cells(sheet: PublishedSheet, column, first_row: np.ndarray, path: Pa
     width = float(lengths.max(initial=0))
     if numbers:
         array = np.array(numbers, dtype="float64")
-        for key in set(number_formats):
-            chosen = np.array([k == key for k in number_formats])
-            width = max(width, _number_width(array[chosen], key))
+        keys = set(number_formats)
+        for key in keys:
+            chosen = array if len(keys) == 1 else array[np.array([k == key for k in number_formats])]
+            width = max(width, _number_width(chosen, key))
     return _Column(number_rows, numbers, number_formats, text_rows, texts, quoted, width)
 
 
