@@ -317,31 +317,35 @@ class _Annex:
         areas = self.areas
         rows = np.flatnonzero(areas.kind == "average")
         council = codes_of(self.design.data["council"], areas.councils)[0]
-        return list(areas.name[rows]), [areas.M[rows].T[council]]
+        return list(areas.name[rows]), areas.M[rows].T[council]
 
     def demographic_sheets(self) -> list[PublishedSheet]:
         data, spec = self.design.data, self.spec
-        names, cols = self._average_columns()
+        names, average = self._average_columns()
         sections = [(self.layout["areas"]["average_section"], names)]
+        groups = []
         for section in self.layout["demographics"]:
             rows = section.get("rows") or [{"grouping": section["grouping"], "group": g, "label": g}
                                            for g in _categories(spec, section)]
             rows = pd.DataFrame([r for r in rows if r["grouping"] in data.columns], columns=["grouping", "group",
                                                                                                "label"])
-            if not len(rows):
-                continue
-            members = np.zeros((len(data), len(rows)))
+            if len(rows):
+                groups.append(rows)
+                sections.append((section["title"], list(rows["label"])))
+        # the membership matrix made once at its full width (no stacking copy of 30,000 x 60)
+        R = np.zeros((len(data), average.shape[1] + sum(len(rows) for rows in groups)))
+        R[:, :average.shape[1]] = average
+        at = average.shape[1]
+        for rows in groups:
             for grouping, picked in rows.groupby("grouping", sort=False):   # one-hot per grouping, not per group
                 codes = codes_of(data[grouping], list(picked["group"]))[0]
-                members[:, picked.index.to_numpy()] = codes[:, None] == np.arange(len(picked))[None, :]
-            cols.append(members)
-            sections.append((section["title"], list(rows["label"])))
-        R = np.column_stack(cols)
+                R[:, at + picked.index.to_numpy()] = codes[:, None] == np.arange(len(picked))[None, :]
+            at += len(rows)
         return self._group_sheets(("t2a", "t2b"), sections, R, None)
 
     def response_sheets(self) -> list[PublishedSheet]:
         c = self.counts
-        names, cols = self._average_columns()
+        names, average = self._average_columns()
         sections = [(self.layout["areas"]["average_section"], names)]
         row_j, row_var, row_pop = [], [], [None] * len(names)
         for b in self.blocks:
@@ -352,7 +356,9 @@ class _Annex:
                 row_j.append(c.offset[var] + c.variables[var].codes.index(code))
                 row_var.append(var)
                 row_pop.append(c.variables[var].population)
-        R = np.column_stack(cols + [c.answered(np.asarray(row_j, dtype=np.int64))])
+        R = np.empty((len(average), average.shape[1] + len(row_j)))   # filled in place, not stacked
+        R[:, :average.shape[1]] = average
+        c.answered(np.asarray(row_j, dtype=np.int64), out=R[:, average.shape[1]:])
         z_var = not_applicable(c)[[c.index[r] for r in row_var]]
         z = np.vstack([np.zeros((len(names), len(c.keys)), dtype=bool), z_var])
         return self._group_sheets(("t3a", "t3b"), sections, R, row_pop, z)

@@ -194,7 +194,7 @@ class Counts:
         self.J = int(offsets[-1])
         self.offset = {k: int(offsets[i]) for i, k in enumerate(self.keys)}
         self.var_of = np.repeat(np.arange(V), np.diff(offsets))
-        K = np.full((len(data), V), -1, dtype=np.int64)
+        K = np.full((len(data), V), -1, dtype=np.int32)   # answer numbers (J of them) fit; half int64's memory
         for v, key in enumerate(self.keys):   # one vector operation per variable, not per row or group
             var = variables[key]
             codes = np.asarray(var.codes, dtype=float)
@@ -234,9 +234,13 @@ class Counts:
             self._Cw = Cw.reshape(N, self.J)
         return self._Cw
 
-    def answered(self, answers: np.ndarray) -> np.ndarray:
-        """Respondent x answer membership (0/1) of the given answers (global indices), straight from the codes."""
-        return (self.K[:, self.var_of[answers]] == answers[None, :]).astype(float)
+    def answered(self, answers: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Respondent x answer membership (0/1) of the given answers (global indices), straight from the codes;
+        written into ``out`` (respondents x answers, float) when given."""
+        if out is None:
+            out = np.empty((len(self.K), len(answers)))
+        out[...] = self.K[:, self.var_of[answers]] == answers.astype(self.K.dtype)[None, :]
+        return out
 
     # ---- areas: unions of whole strata (T1, T5)
     def areas(self, A: np.ndarray) -> dict[str, np.ndarray]:
