@@ -6,6 +6,7 @@ prefixed with ``'``; numbers are written as numbers.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,17 @@ FORMULA_START = r"^[=+\-@\t\r]"
 PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 
 
-def _formula_like(text: pd.Series) -> pd.Series:
+_FORMULA = re.compile(FORMULA_START)
+_NUMBER = re.compile(PLAIN_NUMBER)
+
+
+def formula_like(text: str) -> bool:
     """True where a text cell would be read as a formula (numbers written as text excepted)."""
-    starts = text.str.contains(FORMULA_START, regex=True, na=False)
-    number = text.str.fullmatch(PLAIN_NUMBER, na=False)
-    return (starts & ~number).astype(bool)
+    return bool(_FORMULA.match(text)) and not _NUMBER.fullmatch(text)
+
+
+def _risky(value) -> bool:
+    return isinstance(value, str) and formula_like(value)     # mixed columns: only str cells
 
 
 def _text_column(column: pd.Series) -> pd.Series | None:
@@ -45,16 +52,13 @@ def make_inert(frame: pd.DataFrame) -> pd.DataFrame:
         if text is None:
             continue
         codes, distinct = pd.factorize(text)      # each distinct value looked at once (labels repeat)
-        distinct = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
-        is_text = distinct.map(lambda v: isinstance(v, str)).astype(bool)   # mixed columns: only str cells
-        risky_distinct = (_formula_like(distinct.where(is_text, "").astype("str")) & is_text).to_numpy()
+        risky_distinct = np.fromiter(map(_risky, distinct), dtype=bool, count=len(distinct))
         if not risky_distinct.any():
             continue
         risky = np.append(risky_distinct, False)[codes]                    # code -1: a missing cell
         as_text = text.where(pd.Series(risky, index=text.index), "").astype("str")
         out[name] = text.where(~risky, "'" + as_text)
-    headers = pd.Series([str(c) for c in out.columns], dtype="str")
-    out.columns = headers.where(~_formula_like(headers), "'" + headers).tolist()
+    out.columns = ["'" + h if formula_like(h) else h for h in map(str, out.columns)]
     return out
 
 

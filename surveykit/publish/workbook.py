@@ -39,7 +39,7 @@ import pandas as pd
 import surveykit
 from surveykit.errors import SurveyKitError
 from surveykit.publish.atomic import atomic_write
-from surveykit.publish.csv import FORMULA_START, PLAIN_NUMBER
+from surveykit.publish.csv import PLAIN_NUMBER, formula_like
 from surveykit.publish.rules import numbered_notes as _rules_notes, publishing_rules, symbols, symbols_line
 from surveykit.publish.sheet import FORMATS, Block, PublishedSheet
 from surveykit.publish.sheet_body import Body, splice
@@ -49,7 +49,6 @@ _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 # characters XML cannot hold: control characters, unpaired surrogates, U+FFFE/U+FFFF
 _XLSX_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _XLSX_ILLEGAL_WHAT = "a character .xlsx cannot store (a control character or an unpaired surrogate)"
-_FORMULA = re.compile(FORMULA_START)
 _NUMBER = re.compile(PLAIN_NUMBER)
 _MAX_ROWS, _MAX_COLUMNS = 1_048_576, 16_384
 _NUMBER_FORMATS = {key for key in FORMATS if key != "text"}
@@ -198,10 +197,6 @@ def _check_text(text: str, where: str, path: Path, **at) -> str:
     return text
 
 
-def _formula_like(text: str) -> bool:
-    return bool(_FORMULA.match(text)) and not _NUMBER.fullmatch(text)
-
-
 # ------------------------------------------------------------------------------------------ the cells
 
 @dataclass
@@ -292,7 +287,7 @@ def _column_cells(sheet: PublishedSheet, column, first_row: np.ndarray, path: Pa
                 and _printed_decimals(text) is not None):
             raise ValueError(f"sheet {sheet.name!r}, column {column!r}: the number {text!r} is given as text; "
                              "a published sheet's numbers must be numbers")
-    quoted = np.array([_formula_like(t) for t in uniques] or [False], dtype=bool)[codes] if texts \
+    quoted = np.array([formula_like(t) for t in uniques] or [False], dtype=bool)[codes] if texts \
         else np.zeros(0, dtype=bool)
     lengths = np.array([len(t) for t in uniques] or [0], dtype="int64")
     width = float(lengths.max(initial=0))
@@ -439,7 +434,7 @@ def _write_lines(worksheet, formats: _Formats, title: str, lines: Sequence[str],
         properties = {"text_wrap": True, "valign": "top"}
         if row == 0:
             properties.update(bold=True, font_size=14)
-        if _formula_like(text):
+        if formula_like(text):
             properties["quote_prefix"] = True
         cell_format = formats(**properties)
         if span > 1:
@@ -506,7 +501,7 @@ def _write_table(workbook, formats: _Formats, sheet: PublishedSheet, path: Path,
             js = [position[c] for c in block.columns]
             text = _check_text(str(block.title), f"sheet {name}, the heading over {block.columns[0]!r}", path)
             cell_format = formats(bold=True, text_wrap=True, align="center", valign="bottom", top=1, left=1,
-                                  right=1, quote_prefix=True) if _formula_like(text) else title_format
+                                  right=1, quote_prefix=True) if formula_like(text) else title_format
             if not text:
                 continue
             if len(js) > 1 and js == list(range(js[0], js[-1] + 1)):
@@ -521,7 +516,7 @@ def _write_table(workbook, formats: _Formats, sheet: PublishedSheet, path: Path,
         properties = dict(bold=True, text_wrap=True, valign="bottom", bottom=1)
         if numeric[j]:
             properties["align"] = "right"
-        if _formula_like(label):
+        if formula_like(label):
             properties["quote_prefix"] = True
         worksheet.write_string(label_row, j, label, formats(**properties))
         label_height = max(label_height, _lines_needed(label, widths[j]))
@@ -532,7 +527,7 @@ def _write_table(workbook, formats: _Formats, sheet: PublishedSheet, path: Path,
     for i, section in enumerate(sections):
         title = _check_text(str(section.title), f"sheet {name}, section {section.title!r}", path)
         worksheet.write_string(int(positions[section.first]) - 1, 0, title,
-                               formats(bold=True, quote_prefix=True) if _formula_like(title) else section_format)
+                               formats(bold=True, quote_prefix=True) if formula_like(title) else section_format)
 
     # the body, a column at a time: made into XML once the workbook is closed (sheet_body.py)
     body = Body(sheet_number)
@@ -589,7 +584,7 @@ def _contents_sheet(workbook, formats: _Formats, sheets: list[PublishedSheet], t
         target = name.replace("'", "''")
         worksheet.write_url(i, 0, f"internal:'{target}'!A1", link, string=name, tip=f"Go to {name}")
         worksheet.write_string(i, 1, description, formats(text_wrap=True, valign="top", quote_prefix=True)
-                               if _formula_like(description) else wrap)
+                               if formula_like(description) else wrap)
         if _lines_needed(description, widths[1]) > 1:
             worksheet.set_row(i, _LINE_POINTS * _lines_needed(description, widths[1]))
     worksheet.freeze_panes(header + 1, 0)
@@ -630,8 +625,8 @@ def _notes_sheet(workbook, formats: _Formats, notes: Mapping, numbered: Sequence
     def pair(at, key, value):
         key = _check_text(key, f"{NOTES}, row {at + 1}", path)
         value = _check_text(value, f"{NOTES}, row {at + 1}", path)
-        worksheet.write_string(at, 0, key, formats(valign="top", quote_prefix=True) if _formula_like(key) else top)
-        worksheet.write_string(at, 1, value, quoted if _formula_like(value) else wrap)
+        worksheet.write_string(at, 0, key, formats(valign="top", quote_prefix=True) if formula_like(key) else top)
+        worksheet.write_string(at, 1, value, quoted if formula_like(value) else wrap)
         if _lines_needed(value, widths[1]) > 1:
             worksheet.set_row(at, _LINE_POINTS * _lines_needed(value, widths[1]))
 
