@@ -152,11 +152,11 @@ def _format_decimals(values: pd.Series, decimals: pd.Series) -> pd.Series:
 
     Built from integer multiples, so the text never shows float noise (0.30000000000000004).
     """
-    out = pd.Series("", index=values.index, dtype="str")
+    at, texts = [], []
     for nd in pd.unique(decimals):  # a handful of precisions, not a loop over rows
-        rows = decimals == nd
+        rows = np.flatnonzero((decimals == nd).to_numpy())
         nd = int(nd)
-        k, ok = _multiples(values[rows].to_numpy(dtype="float64"), Fraction(1, 10**nd))
+        k, ok = _multiples(values.to_numpy(dtype="float64")[rows], Fraction(1, 10**nd))
         k = np.where(ok, k, 0).astype("int64")
         magnitude = np.abs(k)
         whole = pd.Series(magnitude // 10**nd, dtype="int64").astype("str")
@@ -165,8 +165,14 @@ def _format_decimals(values: pd.Series, decimals: pd.Series) -> pd.Series:
             frac = pd.Series(magnitude % 10**nd, dtype="int64").astype("str").str.zfill(nd)
             text = whole + "." + frac
         sign = pd.Series(np.where(k < 0, "-", ""), dtype="str")
-        text = (sign + text).where(ok, "")
-        out[rows] = text.to_numpy()
+        at.append(rows)
+        texts.append((sign + text).where(ok, ""))
+    if not texts:
+        return pd.Series("", index=values.index, dtype="str")
+    # each precision's texts put back in row order at once (assigning into a text Series by mask is slow)
+    out = pd.concat(texts, ignore_index=True) if len(texts) > 1 else texts[0]
+    out = out.iloc[np.argsort(np.concatenate(at), kind="stable")] if len(texts) > 1 else out
+    out.index = values.index
     return out
 
 
