@@ -19,6 +19,7 @@ import mmap
 import multiprocessing as mp
 import os
 import pickle
+import re
 import signal
 import struct
 import time
@@ -245,7 +246,45 @@ def _spill_name() -> str | None:
     file whatever becomes of the child (killed mid-write, or its result never taken)."""
     if _SHM is None:
         return None
+    global _swept
+    if not _swept:
+        _swept = True
+        remove_stale_spills(_SHM)
     return os.path.join(_SHM, f"surveykit-{os.getpid()}-{os.urandom(8).hex()}.pickle")
+
+
+_swept = False
+_SPILL = re.compile(r"surveykit-(\d+)-[0-9a-f]{16}\.pickle")
+
+
+def remove_stale_spills(folder: str) -> list[str]:
+    """Remove the spill files that runs killed outright (SIGKILL, or a signal Python does not catch) left in
+    ``folder``: those of processes no longer running. /dev/shm is memory, and a national return's spill is 65 MB.
+    A process that still runs, or that belongs to another user, keeps its files. Returns the names removed."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        found = _SPILL.fullmatch(name)
+        if found is None or int(found.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+            continue                      # still running (or not ours to signal): left alone
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            if os.stat(path).st_uid == os.getuid():
+                os.unlink(path)
+                removed.append(name)
+        except OSError:
+            pass
+    return removed
 
 
 def _by_file(parts: list, name: str) -> bytes:

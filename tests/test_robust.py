@@ -337,3 +337,17 @@ def test_the_api_says_why_when_no_row_can_be_used(small, tmp_path):
         weight(ret)
     assert str(err.value) == (f"{tmp_path / 'unknown.csv'}: none of its {len(df)} rows can be used (unknown council "
                               f"{len(df)}): nothing to estimate; 'surveykit check' lists every problem")
+
+
+def test_a_killed_runs_spill_files_are_removed_and_a_running_ones_kept(tmp_path):
+    from surveykit.contained import remove_stale_spills
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)
+    dead = f"surveykit-{int(finished.stdout)}-0123456789abcdef.pickle"
+    running = f"surveykit-{os.getppid()}-fedcba9876543210.pickle"
+    other = "surveykit-notes.txt"
+    for name in (dead, running, other):
+        (tmp_path / name).write_bytes(b"x")
+    assert remove_stale_spills(str(tmp_path)) == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([running, other])
