@@ -241,6 +241,10 @@ def _child(send, fn, args, spill: str | None = None) -> None:
     send.close()
 
 
+_SPILL = re.compile(r"surveykit-(\d+)-[0-9a-f]{16}\.pickle")   # _spill_name's names: the pid, then 8 random bytes
+_swept = False                                                 # this process has removed stale spills
+
+
 def _spill_name() -> str | None:
     """Where a child may write a large result: a name the parent chooses, so that the parent can remove the
     file whatever becomes of the child (killed mid-write, or its result never taken)."""
@@ -251,10 +255,6 @@ def _spill_name() -> str | None:
         _swept = True
         remove_stale_spills(_SHM)
     return os.path.join(_SHM, f"surveykit-{os.getpid()}-{os.urandom(8).hex()}.pickle")
-
-
-_swept = False
-_SPILL = re.compile(r"surveykit-(\d+)-[0-9a-f]{16}\.pickle")
 
 
 def remove_stale_spills(folder: str) -> list[str]:

@@ -169,9 +169,10 @@ def _format_decimals(values: pd.Series, decimals: pd.Series) -> pd.Series:
         texts.append((sign + text).where(ok, ""))
     if not texts:
         return pd.Series("", index=values.index, dtype="str")
-    # each precision's texts put back in row order at once (assigning into a text Series by mask is slow)
-    out = pd.concat(texts, ignore_index=True) if len(texts) > 1 else texts[0]
-    out = out.iloc[np.argsort(np.concatenate(at), kind="stable")] if len(texts) > 1 else out
+    if len(texts) == 1:
+        out = texts[0]
+    else:   # each precision's texts put back in row order at once (assigning into a text Series by mask is slow)
+        out = pd.concat(texts, ignore_index=True).iloc[np.argsort(np.concatenate(at), kind="stable")]
     out.index = values.index
     return out
 
