@@ -10,6 +10,11 @@ Two costs dominate a national run's figures, and neither changes a pixel or an S
   SVG's measurements. The bitmap is kept only on the matplotlib releases whose ``RendererAgg.draw_text`` works
   as it is mirrored here (3.8-3.10); on others Agg draws the text itself. tests/test_figure_files.py checks the
   pixels and the SVG against matplotlib's own on whatever release is installed.
+- **Layout.** Each time a text is drawn (twice a figure, once per file), matplotlib works out its lines' places
+  afresh from the measurements: a fifth of a national run's figures. On those same releases, a text drawn by
+  these renderers keeps its layout for the process, keyed by everything it depends on (the text, font, size,
+  line spacing, rotation, alignments, dpi and the renderer's measurements); any other renderer (a user's own
+  figure) gets matplotlib's own ``Text._get_layout``.
 - **Compression.** Pillow spends about 75 ms on a caterpillar plot's 1200 x 3524 pixels at its fastest level;
   zlib-ng's level 2 takes about 10 ms, and the file is no larger.
 """
@@ -25,6 +30,7 @@ from math import cos, radians, sin
 import matplotlib
 import numpy as np
 from matplotlib import cbook
+from matplotlib import text as mtext
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.backends.backend_svg import RendererSVG
@@ -156,6 +162,42 @@ class _TextOnceSVGRenderer(RendererSVG):
                 self._kept.clear()
             kept = self._kept[key] = super().get_text_width_height_descent(s, prop, ismath)
         return kept
+
+
+def _layout_key(text, renderer):
+    """What ``text``'s layout depends on when ``renderer`` draws it, or None for a renderer not of this module
+    (a rasterised part of an SVG is drawn by a plain RendererAgg)."""
+    if isinstance(renderer, _TextOnceRenderer):
+        measured = ("agg", renderer.dpi, get_hinting_flag(), matplotlib.rcParams["text.hinting_factor"])
+    elif isinstance(renderer, MixedModeRenderer) and isinstance(renderer._renderer, _TextOnceSVGRenderer):
+        measured = ("svg",)
+    else:
+        return None
+    return (measured, text._get_wrapped_text(), _font_key(text._fontproperties), text.get_usetex(),
+            text.get_parse_math(), text.get_figure(root=True).dpi, text._linespacing, text.get_rotation(),
+            text._horizontalalignment, text._verticalalignment, text.get_rotation_mode(), text._get_multialignment())
+
+
+_matplotlibs_layout = mtext.Text._get_layout
+_kept_layouts: dict = {}
+
+
+def _kept_layout(self, renderer):
+    """``Text._get_layout``, kept per process for this module's renderers (see the module's docstring)."""
+    key = _layout_key(self, renderer)
+    if key is None:
+        return _matplotlibs_layout(self, renderer)
+    kept = _kept_layouts.get(key)
+    if kept is None:
+        if len(_kept_layouts) >= _KEPT_AT_MOST:
+            _kept_layouts.clear()
+        kept = _kept_layouts[key] = _matplotlibs_layout(self, renderer)
+    bbox, lines, descent = kept
+    return bbox.frozen(), list(lines), descent
+
+
+if _MIRRORED:
+    mtext.Text._get_layout = _kept_layout
 
 
 class _TextOnceCanvas(FigureCanvasAgg):

@@ -1,7 +1,7 @@
 """Tests for surveykit.figure_files: the PNG has exactly the pixels matplotlib's own savefig draws, and the SVG
 is byte for byte the file savefig writes, for the run's figures and for text the figures do not use (turned,
-not antialiased, mathtext), on the matplotlib release installed; a string met again is drawn from what was
-kept, to the same pixels."""
+not antialiased, mathtext, one string laid out several ways), on the matplotlib release installed; a string
+met again is drawn from what was kept, to the same pixels."""
 
 import io
 import zlib
@@ -50,6 +50,11 @@ def odd_text():
     fig.text(0.1, 0.8, "Not antialiased: Barking", antialiased=False, fontsize=8)
     fig.text(0.5, 0.5, r"$\sqrt{n_{eff}}$ and 95%", fontsize=10, ha="center", va="center")
     fig.text(0.9, 0.1, "Ynys Môn\nsecond line", fontsize=7, ha="right", fontweight="bold", color="#D55E00")
+    # one string laid out several ways, each one change from the first: a layout kept for one must not be taken
+    # for another
+    for change in ({}, dict(ha="right"), dict(va="top"), dict(rotation=90), dict(rotation=90, rotation_mode="anchor"),
+                   dict(linespacing=2.5), dict(ma="right"), dict(fontsize=7), dict(fontweight="bold")):
+        fig.text(0.55, 0.35, "Barking\nand Dagenham", **{"fontsize": 6, **change})
     return fig
 
 
