@@ -12,6 +12,7 @@ from matplotlib.collections import LineCollection, PathCollection
 
 from surveykit import compare, plots
 from surveykit.errors import SurveyKitError
+from surveykit.row_names import RowNames
 
 NAMES = {"1B": "Control over daily life", "1A": "Social care-related quality of life"}
 
@@ -48,6 +49,12 @@ def collections(fig, kind):
     return [c for ax in fig.axes for c in ax.collections if isinstance(c, kind)]
 
 
+def row_names(ax):
+    """The names down the left of a caterpillar or dumbbell plot (one RowNames artist)."""
+    (names,) = [a for a in ax.get_children() if isinstance(a, RowNames)]
+    return names
+
+
 def test_funnel_plot_has_a_point_per_council_and_four_limit_lines():
     results = results_for(30)
     funnel = compare.funnel(results, "1B", kind="proportion", overdispersion="multiplicative")
@@ -75,13 +82,13 @@ def test_caterpillar_plot_sorts_councils_and_stays_readable_for_150():
     ax = fig.axes[0]
     intervals = collections(fig, LineCollection)[0]
     assert len(intervals.get_segments()) == 150
-    labels = [t.get_text() for t in ax.texts]                 # the row labels, bottom row first
+    labels = row_names(ax).names                              # the row labels, bottom row first
     assert len(labels) == 150
     councils = results[(results["measure"] == "1B") & (results["area_level"] == "council")]
     assert labels[-1] == councils.loc[councils["estimate"].idxmax(), "area_name"]   # best at the top
     # at least 0.12 inch per council and a font no smaller than 6 points
     assert fig.get_size_inches()[1] >= 150 * 0.12
-    assert min(t.get_fontsize() for t in ax.texts) >= 6
+    assert row_names(ax).get_fontsize() >= 6
     assert "Control over daily life" in caption_of(fig) and "95% confidence interval" in caption_of(fig)
     # England's line is drawn at England's estimate
     england = results[(results["measure"] == "1B") & (results["area_level"] == "england")]["estimate"].iloc[0]
@@ -231,10 +238,12 @@ def _inside(fig):
             hidden |= {id(tick.label2) for tick in axis.get_major_ticks() if not low <= tick.get_loc() <= high}
     texts = [t for t in fig.findobj(matplotlib.text.Text)
              if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
-    outside = [t.get_text()[:40] for t in texts
-               if (box := t.get_window_extent(renderer)).x0 < -0.5 or box.x1 > width + 0.5
-               or box.y0 < -0.5 or box.y1 > height + 0.5]
-    return outside
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    for names in fig.findobj(RowNames):
+        boxes += zip(names.names, names.label_extents(renderer))
+    assert boxes
+    return [text[:40] for text, box in boxes
+            if box.x0 < -0.5 or box.x1 > width + 0.5 or box.y0 < -0.5 or box.y1 > height + 0.5]
 
 
 def test_long_names_wrap_and_the_figures_grow_to_hold_them():
@@ -253,7 +262,7 @@ def test_long_names_wrap_and_the_figures_grow_to_hold_them():
 
     cat = plots.caterpillar_plot(results, "1B", measure_name=long)
     assert _inside(cat) == []
-    assert "Bournemouth, Christchurch and Poole Council" in [t.get_text() for t in cat.axes[0].texts]
+    assert "Bournemouth, Christchurch and Poole Council" in row_names(cat.axes[0]).names
     funnel = compare.funnel(results, "1B", kind="proportion")
     names = funnel.councils.sort_values("n")["area_code"]
     fig = plots.funnel_plot(funnel, measure_name=long, highlight=names.iloc[-1])   # named at the right edge
