@@ -28,6 +28,10 @@ class PlotServer:
         self.results = self.out_dir = None
         self.job = None
         if can_run_alongside():
+            # the run needs scipy.special for its intervals (ci.py) and the plots for their comparisons
+            # (compare.py): imported here, before the fork, it is imported once rather than in each process
+            import scipy.special  # noqa: F401
+
             ctx = mp.get_context("fork")
             inbox, self._give = ctx.Pipe(duplex=False)        # results to the server
             self._news, tell = ctx.Pipe(duplex=False)         # its progress back

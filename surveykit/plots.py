@@ -18,7 +18,7 @@ import os
 import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -83,6 +83,7 @@ def _advance(char: str, bold: bool) -> float:
     return font.load_char(ord(char), flags=_load_flags()).linearHoriAdvance / 65536 / 100
 
 
+@lru_cache(maxsize=10_000)      # a national run measures each council's name once per figure
 def text_width(text: str, size: float, bold: bool = False) -> float:
     """Width in inches of one line of `text` at `size` points, with 4% to spare for kerning and hinting."""
     return 1.04 * size * sum(_advance(ch, bold) for ch in str(text)) / 72
@@ -435,13 +436,14 @@ def _n_eff_formula(funnel):
 
 
 def caterpillar_plot(results, measure, *, measure_name=None, breakdown="total", group="Total",
-                     highlight=None, kind=None, code=None, decimals=None, note=""):
+                     highlight=None, kind=None, code=None, decimals=None, note="", comparison=None):
     """Councils sorted by estimate with their 95% intervals, against England's estimate.
 
     Colour is the council's difference from England at 95% (surveykit.compare.compare_to), which
     accounts for the council being part of England; overlapping intervals alone would mislead.
     Tall on purpose: one row per council, so 150 councils stay legible. `code`, `decimals` and
-    `note` as for `funnel_plot`.
+    `note` as for `funnel_plot`; `comparison`: compare_to(results), when already made (a run's
+    figures make it once for every measure), else it is made for this measure.
     """
     rows = results[(results["measure"] == measure) & (results["breakdown"] == breakdown)
                    & (results["group"] == group)]
@@ -451,7 +453,10 @@ def caterpillar_plot(results, measure, *, measure_name=None, breakdown="total", 
                              column="measure", value=measure)
     england = rows[rows["area_level"] == "england"]
     if len(england):
-        verdict = compare.compare_to(rows).set_index("area_code")["significance_95"]
+        compared = (compare.compare_to(rows) if comparison is None else
+                    comparison[(comparison["measure"] == measure) & (comparison["breakdown"] == breakdown)
+                               & (comparison["group"] == group)])
+        verdict = compared.set_index("area_code")["significance_95"]
         councils = councils.assign(verdict=councils["area_code"].map(verdict).to_numpy())
     else:
         councils = councils.assign(verdict="not available")
@@ -695,10 +700,8 @@ def _draw(job, context) -> list[str]:
     kind, key = job
     results, out_dir = context["results"], Path(context["out_dir"])
     if kind == "spine":
-        if "comparison" not in context:
-            context["comparison"] = compare.compare_to(results)
         measures = context["measures"]
-        fig = spine_plot(context["comparison"], key, measure_names={c: m.name for c, m in measures.items()},
+        fig = spine_plot(_comparison(context), key, measure_names={c: m.name for c, m in measures.items()},
                          measure_codes={c: m.shown for c, m in measures.items()})
         stem = f"spine-{_safe(key)}"
     else:
@@ -707,9 +710,18 @@ def _draw(job, context) -> list[str]:
         if kind == "funnel":
             fig = funnel_plot(compare.funnel(results, m.code, kind=m.kind), **options)
         else:
-            fig = caterpillar_plot(results, m.code, kind=m.kind, **options)
+            compared = _comparison(context) if (results["area_level"] == "england").any() else None
+            fig = caterpillar_plot(results, m.code, kind=m.kind, comparison=compared, **options)
         stem = f"{kind}-{m.file_stem}"
     return [str(p) for p in save_figure(fig, out_dir / stem)]
+
+
+def _comparison(context):
+    """Every council against England (compare.compare_to), made once per process for its caterpillar and spine
+    plots."""
+    if "comparison" not in context:
+        context["comparison"] = compare.compare_to(context["results"])
+    return context["comparison"]
 
 
 _WORKER_CONTEXT: dict = {}

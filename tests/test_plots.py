@@ -103,6 +103,9 @@ def test_caterpillar_colours_follow_the_comparison_with_england():
     colours = collections(fig, PathCollection)[0].get_facecolors()
     blue = np.array([0, 114, 178, 255]) / 255
     assert np.isclose(colours, blue).all(axis=1).sum() == higher
+    # a run's figures give every measure's comparison, made once: the same colours
+    given = plots.caterpillar_plot(results, "1B", comparison=compare.compare_to(results))
+    assert np.array_equal(collections(given, PathCollection)[0].get_facecolors(), colours)
     with pytest.raises(SurveyKitError, match="no council results"):
         plots.caterpillar_plot(results, "3A")
 
