@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing as mp
+from importlib import import_module
 from multiprocessing.connection import wait as wait_for
 from pathlib import Path
 
@@ -30,7 +31,7 @@ class PlotServer:
         if can_run_alongside():
             # the run needs scipy.special for its intervals (ci.py) and the plots for their comparisons
             # (compare.py): imported here, before the fork, it is imported once rather than in each process
-            import scipy.special  # noqa: F401
+            import_module("scipy.special")
 
             ctx = mp.get_context("fork")
             inbox, self._give = ctx.Pipe(duplex=False)        # results to the server
