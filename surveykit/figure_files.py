@@ -11,7 +11,7 @@ Two costs dominate a national run's figures, and neither changes a pixel or an S
   as it is mirrored here (3.8-3.10); on others Agg draws the text itself. tests/test_figure_files.py checks the
   pixels and the SVG against matplotlib's own on whatever release is installed.
 - **Layout.** Each time a text is drawn (twice a figure, once per file), matplotlib works out its lines' places
-  afresh from the measurements: a fifth of a national run's figures. On those same releases, a text drawn by
+  afresh from the measurements: a tenth of a national run's figures. On those same releases, a text drawn by
   these renderers keeps its layout for the process, keyed by everything it depends on (the text, font, size,
   line spacing, rotation, alignments, dpi and the renderer's measurements); any other renderer (a user's own
   figure) gets matplotlib's own ``Text._get_layout``.
@@ -174,7 +174,7 @@ def _layout_key(text, renderer):
     else:
         return None
     return (measured, text._get_wrapped_text(), _font_key(text._fontproperties), text.get_usetex(),
-            text.get_parse_math(), text.get_figure(root=True).dpi, text._linespacing, text.get_rotation(),
+            text.get_parse_math(), text.figure.dpi, text._linespacing, text.get_rotation(),
             text._horizontalalignment, text._verticalalignment, text.get_rotation_mode(), text._get_multialignment())
 
 
