@@ -6,10 +6,11 @@ one its Text would have."""
 import io
 
 import matplotlib
+import matplotlib.artist
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.transforms import ScaledTranslation
+from matplotlib.text import Text
 
 from surveykit import plots
 from surveykit.figure_files import png_bytes, write_svg
@@ -17,24 +18,28 @@ from surveykit.row_names import RowNames
 from test_plots import NAMES, results_for
 
 
-def names_as_texts(ax, y, names, size, highlight=None):
-    """The reference: one Text per name, at the place and with the marks plots._row_labels gives them."""
-    from matplotlib import lines as mlines
+class NamesAsTexts(matplotlib.artist.Artist):
+    """The reference: one Text per name, with the place and properties plots._row_labels gives RowNames, each
+    drawn by Text.draw in turn (as the names were drawn before RowNames)."""
 
-    ax.set_yticks([])
-    rc = matplotlib.rcParams
-    tick_size, tick_pad = rc["ytick.major.size"], rc["ytick.major.pad"]
-    base = ax.get_yaxis_transform(which="tick1")
-    ax.plot(np.zeros(len(y)), y, linestyle="", marker=mlines.TICKLEFT, markersize=tick_size,
-            markeredgewidth=rc["ytick.major.width"], color=rc["ytick.color"], transform=base,
-            clip_on=False, zorder=2.5)
-    place = base + ScaledTranslation(-(tick_size + tick_pad) / 72, 0, ax.figure.dpi_scale_trans)
-    colour = rc["ytick.color"] if rc["ytick.labelcolor"] == "inherit" else rc["ytick.labelcolor"]
-    highlight = np.zeros(len(y), bool) if highlight is None else np.asarray(highlight, bool)
-    return [ax.text(0, yy, name, transform=place, ha="right", va=rc["ytick.alignment"], fontsize=size,
-                    color=plots.HIGHLIGHT if chosen else colour, fontweight="bold" if chosen else "normal",
-                    clip_on=False)
-            for yy, name, chosen in zip(y, names, highlight)]
+    zorder = Text.zorder
+
+    def __init__(self, y, names, *, transform, size, va, colour, highlight=None, bold=None):
+        super().__init__()
+        bold = np.zeros(len(y), bool) if bold is None else np.asarray(bold, bool)
+        self.texts = [Text(0, yy, name, transform=transform, ha="right", va=va, fontsize=size,
+                           color=highlight if chosen else colour, fontweight="bold" if chosen else "normal",
+                           clip_on=False)
+                      for yy, name, chosen in zip(y, names, bold)]
+
+    def set_figure(self, fig):
+        super().set_figure(fig)
+        for text in self.texts:
+            text.set_figure(fig)
+
+    def draw(self, renderer):
+        for text in self.texts:
+            text.draw(renderer)
 
 
 def caterpillar(monkeypatch=None):
@@ -42,7 +47,7 @@ def caterpillar(monkeypatch=None):
     results = results_for(150)
     results.loc[results["area_code"] == "E610", "area_name"] = "Council of $5 and $6"
     if monkeypatch is not None:
-        monkeypatch.setattr(plots, "_row_labels", names_as_texts)
+        monkeypatch.setattr(plots, "RowNames", NamesAsTexts)
     return plots.caterpillar_plot(results, "1B", measure_name=NAMES["1B"], highlight="E605")
 
 
@@ -67,7 +72,7 @@ def test_row_names_draw_what_one_text_per_name_draws(alignment, monkeypatch, tmp
             reference = caterpillar(patched)
         fig = caterpillar()
         assert [a for a in fig.axes[0].get_children() if isinstance(a, RowNames)]
-        assert not fig.axes[0].texts
+        assert [a for a in reference.axes[0].get_children() if isinstance(a, NamesAsTexts)]
         assert matplotlibs_files(fig) == matplotlibs_files(reference)
         assert our_files(fig, tmp_path, "names") == our_files(reference, tmp_path, "texts")
 
@@ -76,7 +81,8 @@ def test_each_names_box_is_the_box_of_its_text(monkeypatch):
     with monkeypatch.context() as patched:
         reference = caterpillar(patched)
     fig = caterpillar()
-    texts = reference.axes[0].texts
+    (reference_names,) = [a for a in reference.axes[0].get_children() if isinstance(a, NamesAsTexts)]
+    texts = reference_names.texts
     (names,) = [a for a in fig.axes[0].get_children() if isinstance(a, RowNames)]
     renderer = FigureCanvasAgg(fig).get_renderer()
     FigureCanvasAgg(reference)
