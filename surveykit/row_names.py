@@ -44,7 +44,7 @@ class RowNames(artist.Artist):
     def get_fontsize(self) -> float:
         return self._texts[False].get_fontsize()
 
-    def _laid_out(self, renderer):
+    def _laid_out(self):
         """For each row: its Text (holding the name and row) and the name's place in display units."""
         points = self.get_transform().transform(np.column_stack([np.zeros(len(self.y)), self.y]))
         for (posx, posy), name, chosen, yy in zip(points, self.names, self.bold, self.y):
@@ -58,7 +58,7 @@ class RowNames(artist.Artist):
         if not self.get_visible():
             return
         _, canvas_height = renderer.get_canvas_width_height()
-        for text, posx, posy in self._laid_out(renderer):
+        for text, posx, posy in self._laid_out():
             if text.get_text() == "":
                 continue
             renderer.open_group("text", text.get_gid())
@@ -86,7 +86,7 @@ class RowNames(artist.Artist):
         if renderer is None:
             renderer = self.figure._get_renderer()
         boxes = []
-        for text, posx, posy in self._laid_out(renderer):
+        for text, posx, posy in self._laid_out():
             box, _, _ = text._get_layout(renderer)
             boxes.append(box.translated(posx, posy))
         return boxes

@@ -85,7 +85,6 @@ def test_each_names_box_is_the_box_of_its_text(monkeypatch):
     texts = reference_names.texts
     (names,) = [a for a in fig.axes[0].get_children() if isinstance(a, RowNames)]
     renderer = FigureCanvasAgg(fig).get_renderer()
-    FigureCanvasAgg(reference)
     expected = [t.get_window_extent(renderer).bounds for t in texts]
     assert [b.bounds for b in names.label_extents(renderer)] == expected
     assert names.names == [t.get_text() for t in texts]
