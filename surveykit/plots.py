@@ -74,6 +74,12 @@ def _font(bold: bool):
     return font
 
 
+if hasattr(os, "register_at_fork"):
+    # a process forked after the font is open opens its own: two processes reading one FT2Font share its file's
+    # offset, and each reads the other's glyphs (matplotlib does the same for its own fonts)
+    os.register_at_fork(after_in_child=_font.cache_clear)
+
+
 @cache
 def _advance(char: str, bold: bool) -> float:
     """Width of `char` in points for a one-point font."""

@@ -1,6 +1,7 @@
 """Tests for surveykit.plots: figures build with one mark per council/measure, captions name the
 measure and method, and save_figure writes PNG and SVG whole."""
 
+import multiprocessing
 import re
 from pathlib import Path
 
@@ -328,6 +329,21 @@ def test_parallel_workers_write_the_same_files_as_one_process(tmp_path):
         "spine-E603.png", "spine-E603.svg"]
     for a, b in zip(one, two):
         assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def _font_in_a_forked_process():
+    opened = plots._font.cache_info().currsize
+    return opened, plots._font(False).load_char(ord("W")).linearHoriAdvance
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_a_forked_worker_opens_its_own_font():
+    """Two processes reading one FT2Font share its file's offset and read each other's glyphs (seen as "too many
+    hints" and missing glyphs in workers forked after the parent had measured a title)."""
+    parent = plots._font(False).load_char(ord("W")).linearHoriAdvance       # the parent's is open
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        opened, child = pool.apply(_font_in_a_forked_process)
+    assert opened == 0 and child == parent
 
 
 def test_an_error_in_a_worker_is_one_clear_error(tmp_path):
