@@ -3,9 +3,10 @@
 Importing matplotlib and the plots module takes about a quarter of a second, and the figures can be drawn only
 once the ASCOF measures exist. So the run forks this process before it validates the return, on the core
 that would otherwise wait: the process imports them then, and waits for the results. Given them (``draw``),
-it draws every figure with its own workers (plots.py) while the run writes its tables; ``wait`` gives the
-paths. The run's own process never imports matplotlib. Without fork or a second core the figures are drawn
-in the run's process, by ``wait``, as ``plots.write_plots`` draws them.
+it draws the first figure itself, then the others with workers forked from it (plots.py), which so start with
+the texts it laid out, while the run writes its tables; ``wait`` gives the paths. The run's own process never
+imports matplotlib. Without fork or a second core the figures are drawn in the run's process, by ``wait``, as
+``plots.write_plots`` draws them.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def _serve(inbox, tell, spec, spine_councils) -> list[str]:
         results, out_dir = inbox.recv()
     except EOFError:
         return []
-    plotting = plots.start_plots(results, spec, out_dir, spine_councils=spine_councils)
+    plotting = plots.start_plots(results, spec, out_dir, spine_councils=spine_councils,
+                                 first_here=True)      # nothing else to do here meanwhile
     done = 0
     tell.send((len(plotting.jobs), done))           # the progress bar's length, before the first figure is done
 

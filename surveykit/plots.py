@@ -781,16 +781,22 @@ def write_plots(results, spec, out_dir, *, spine_councils=(), progress=False, wo
                        workers=workers).wait()
 
 
-def start_plots(results, spec, out_dir, *, spine_councils=(), progress=False, workers=None) -> "Plotting":
+def start_plots(results, spec, out_dir, *, spine_councils=(), progress=False, workers=None,
+                first_here=False) -> "Plotting":
     """``write_plots`` begun: the workers start drawing now, while the caller gets on with other work (the
-    main job's tables); ``wait()`` gives the paths. With one worker the figures are drawn in ``wait``."""
-    return Plotting(results, spec, out_dir, spine_councils, progress, workers)
+    main job's tables); ``wait()`` gives the paths. With one worker the figures are drawn in ``wait``.
+
+    ``first_here``: draw the first (costliest) figure in this process before the workers are forked, so that
+    each starts with what it laid out (figure_files keeps every text's measurements and layout per process:
+    a caterpillar plot's 152 names are most of the first one's cost, paid once rather than by every worker).
+    For a caller with nothing else to do meanwhile, as plot_server.py's process."""
+    return Plotting(results, spec, out_dir, spine_councils, progress, workers, first_here)
 
 
 class Plotting:
     """The figures of one run, being drawn by worker processes (see ``start_plots``)."""
 
-    def __init__(self, results, spec, out_dir, spine_councils, progress, workers):
+    def __init__(self, results, spec, out_dir, spine_councils, progress, workers, first_here=False):
         out_dir = Path(out_dir)
         self.measures = plot_measures(spec, results)
         self.spine_councils = list(dict.fromkeys(str(c) for c in spine_councils))
@@ -801,7 +807,11 @@ class Plotting:
         self.workers = min(plot_workers() if workers is None else int(workers), len(self.jobs))
         self.pool = None
         self.futures = {}
-        if self.workers > 1:
+        self.drawn = {}                 # figures drawn here, before the workers were forked
+        if self.workers > 1 and first_here:
+            self.drawn[self.jobs[0]] = _draw(self.jobs[0], self.context)
+        rest = [job for job in self.jobs if job not in self.drawn]
+        if self.workers > 1 and rest:
             import gc
             import multiprocessing
 
@@ -809,10 +819,10 @@ class Plotting:
             start = multiprocessing.get_context("fork" if "fork" in methods else None)
             gc.freeze()       # forked workers' garbage collection leaves the parent's objects (and pages) alone
             try:
-                self.pool = ProcessPoolExecutor(self.workers, mp_context=start, initializer=_start_worker,
-                                                initargs=(self.context,))
+                self.pool = ProcessPoolExecutor(min(self.workers, len(rest)), mp_context=start,
+                                                initializer=_start_worker, initargs=(self.context,))
                 # a forking pool starts every worker at the first submit: none is forked after the freeze ends
-                self.futures = {self.pool.submit(_draw_in_worker, job): job for job in self.jobs}
+                self.futures = {self.pool.submit(_draw_in_worker, job): job for job in rest}
             finally:
                 gc.unfreeze()
 
@@ -821,10 +831,16 @@ class Plotting:
         progress)."""
         from tqdm.auto import tqdm
 
-        done = {}
+        done = dict(self.drawn)
         with tqdm(total=len(self.jobs), desc="plots", disable=not self.progress, unit="plot") as bar:
+            for _ in self.drawn:
+                bar.update()
+                if on_done:
+                    on_done()
             if self.pool is None:
                 for job in self.jobs:
+                    if job in done:
+                        continue
                     done[job] = _draw(job, self.context)
                     bar.update()
                     if on_done:

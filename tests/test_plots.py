@@ -331,6 +331,23 @@ def test_parallel_workers_write_the_same_files_as_one_process(tmp_path):
         assert a.read_bytes() == b.read_bytes(), a.name
 
 
+def test_the_first_figure_drawn_here_and_the_rest_by_workers_are_the_same_files(tmp_path):
+    results = results_for(25)
+    spec = _Spec({"1B": _measure("Control over daily life", "proportion"),
+                  "1A": _measure("Social care-related quality of life", "mean")})
+    one = plots.write_plots(results, spec, tmp_path / "one", spine_councils=["E603"], workers=1)
+    plotting = plots.start_plots(results, spec, tmp_path / "first", spine_councils=["E603"], workers=2,
+                                 first_here=True)
+    assert list(plotting.drawn) == [("caterpillar", "1B")]         # the costliest, before any worker
+    assert len(plotting.futures) == 4
+    told = []
+    first = plotting.wait(on_done=lambda: told.append(1))
+    assert len(told) == 5                                           # every figure reported done, once
+    assert [p.name for p in first] == [p.name for p in one]
+    for a, b in zip(one, first):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
 def _font_in_a_forked_process():
     opened = plots._font.cache_info().currsize
     return opened, plots._font(False).load_char(ord("W")).linearHoriAdvance
