@@ -147,11 +147,16 @@ def _run_job(return_path, options, *, survey, year, population, councils, out, b
         annex = None
         try:
             # the annex (tables and workbook) is the largest single piece: made in a child beside the rest,
-            # which weights the return itself (the same weights, on the core that would wait for the parent's)
-            annex = (Alongside(_write_annex, ret, lookup, _annex_average(average), england, folder / "annex.xlsx",
-                               notes, f"{spec.title}: annex tables", what="the annex tables")
-                     if has_annex else None)
+            # which weights the return itself (the same weights, on the core that would wait for the parent's).
+            # With --plots no core waits: the child starts once the parent has weighted, and uses its weights
+            def start_annex(design=None):
+                return Alongside(_write_annex, ret, lookup, _annex_average(average), england, folder / "annex.xlsx",
+                                 notes, f"{spec.title}: annex tables", design, what="the annex tables")
+
+            annex = start_annex() if has_annex and plotting is None else None
             design = step("weight and score", weight, ret, None, lookup, lonely=DEFAULT_LONELY)
+            if has_annex and plotting is not None:
+                annex = start_annex(design)
             levels = [name for name, _ in area_levels(design, england)]
             _check_spine(spine, plots, lookup, ret)
             coverage_problems = design.coverage.problems(levels, england, strict=strict)
@@ -244,11 +249,11 @@ def _run_summary(return_path, raw, ret, design, options, population, councils, s
             "exit_status": EXIT_PROBLEMS if errors else EXIT_CLEAN, "created": created}
 
 
-def _write_annex(ret, lookup, average, england, path, notes, title) -> float:
+def _write_annex(ret, lookup, average, england, path, notes, title, design=None) -> float:
     """NHS Digital's annex tables T1a-T6 written to ``path``, with the workbook's own Contents and Notes (the
-    annex's numbered notes); the seconds it took, weighting included."""
+    annex's numbered notes); the seconds it took, weighting included (``design``: the run's, already made)."""
     start = time.perf_counter()
-    design = weight(ret, None, lookup, lonely=DEFAULT_LONELY)
+    design = weight(ret, None, lookup, lonely=DEFAULT_LONELY) if design is None else design
     tables = annex_tables(design, ret, lookup, average, england)
     write_workbook(_shown(tables), path, notes=notes, title=title, numbered_notes=annex_notes())
     hold(design, tables)

@@ -200,3 +200,22 @@ def test_run_json_records_every_option_and_the_inputs_checksums(small, tmp_path)
         expected = hashlib.sha256(Path(small[name]).read_bytes()).hexdigest()
         assert run["inputs"][name] == {"path": str(small[name]), "sha256": expected}
     assert run["checksum"] == run["inputs"]["return"]["sha256"]
+
+
+def test_the_annex_is_the_same_with_plots_as_without(small, tmp_path):
+    """With --plots the annex's child takes the run's weights instead of making its own (pipeline.py): the same
+    tables either way."""
+    from openpyxl import load_workbook
+
+    def annex(out, *extra):
+        assert main(["run", str(small["return"]), "--survey", "ascs", "--year", "2025-26", "--population",
+                     str(small["population"]), "--councils", str(small["councils"]), "--out", str(out), "--quiet",
+                     *extra]) == 0
+        book = load_workbook(out / "annex.xlsx", read_only=True)
+        return {sheet.title: [row for row in sheet.iter_rows(values_only=True)] for sheet in book.worksheets}
+
+    plain, plotted = annex(tmp_path / "plain"), annex(tmp_path / "plotted", "--plots")
+    assert list(plain) == list(plotted) and len(plain) > 10
+    differ = [name for name in plain if plain[name] != plotted[name]]
+    assert differ == ["Notes"]                       # which records the options, --plots among them
+    assert sum(len(rows) for rows in plain.values()) > 500
