@@ -88,10 +88,12 @@ def main():
 
 
 def best_walls(commands, repeat) -> list[float]:
-    """The best wall time of each command over ``repeat`` rounds, the commands taking turns in each round."""
+    """The best wall time of each command over ``repeat`` rounds, the commands taking turns in each round, in
+    the reverse order every other round (a run just after another is not always timed as one after a rest)."""
     walls = [[] for _ in commands]
-    for _ in range(repeat):
-        for times, command in zip(walls, commands):
+    for round_ in range(repeat):
+        turns = list(zip(walls, commands))
+        for times, command in (turns if round_ % 2 == 0 else turns[::-1]):
             start = time.perf_counter()
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
             times.append(time.perf_counter() - start)

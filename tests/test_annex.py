@@ -22,6 +22,7 @@ import pytest
 
 import surveykit as sk
 from surveykit.errors import SurveyKitError
+from surveykit.publish import annex_counts
 from surveykit.publish.annex import annex_sheets
 from surveykit.questions import question_tables
 from surveykit.synth import make_return, synthetic_councils
@@ -429,6 +430,18 @@ def test_response_cells_by_hand(small):
         want = expected_cells(var, everyone, "percent", group=lambda p: p["q2c"] == 1, q2c_population=True)
         row = q2c_rows.iloc[0]
         assert [row[_column(var, c)] for c in CODES[var]] == [want[c] for c in CODES[var]], var
+
+
+@pytest.mark.parametrize("rows", [1, 7])
+def test_the_group_tables_made_a_block_of_respondents_at_a_time_are_the_same(small, monkeypatch, rows):
+    """T2 and T3 sum their weighted answers over blocks of respondents (annex_counts.BLOCK_ROWS): a national
+    return is some eight blocks, these cells by hand one; in blocks of one or seven people they are the same."""
+    ret, design, sheets = small
+    monkeypatch.setattr(annex_counts, "BLOCK_ROWS", rows)
+    blocked = {s.name: s for s in annex_sheets(design, ret, councils=LOOKUP)}
+    for name in ["T2a - Answers by Demographic", "T2b - Answers by Demographic", "T3a - Answers by Response",
+                 "T3b - Answers by Response"]:
+        pd.testing.assert_frame_equal(blocked[name].frame, sheets[name].frame)
 
 
 def test_z_where_a_question_meets_itself(small):

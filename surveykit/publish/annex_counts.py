@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+BLOCK_ROWS = 4096      # respondents a group table's weighted answers are made for at a time (6 MB nationally)
+
 
 # ------------------------------------------------------------------------ the questions as the annex shows them
 
@@ -216,23 +218,26 @@ class Counts:
         with np.errstate(divide="ignore", invalid="ignore"):
             self.W = np.where(self.m_base > 0, P / self.m_base, 0.0)
             self.f = np.where(P > 0, 1 - self.m_base / P, 0.0)
-        self._Cw = None
 
     def _per_stratum(self, column: pd.Series) -> np.ndarray:
         out = np.zeros(self.H)
         out[self.h] = pd.to_numeric(column).to_numpy(dtype=float)
         return out
 
-    def weighted_answers(self) -> np.ndarray:
-        """Respondent x answer matrix of each answer's weight W[h, v] (0 where not given), built once: the
-        group tables multiply it with their membership matrices."""
-        if self._Cw is None:
-            N, V = self.K.shape
-            valid = self.K >= 0
-            Cw = np.zeros(N * self.J)
-            Cw[(np.arange(N, dtype=np.int64)[:, None] * self.J + self.K)[valid]] = self.W[self.h][valid]
-            self._Cw = Cw.reshape(N, self.J)
-        return self._Cw
+    def weighted_answer_blocks(self):
+        """The respondent x answer matrix of each answer's weight W[h, v] (0 where not given), a block of
+        respondents at a time, into one buffer used again: (first row, last row + 1, block). Whole, a national
+        return's (33,000 x 185, 50 MB) cost more to lay out in fresh memory than the products made with it."""
+        N, rows = len(self.K), BLOCK_ROWS
+        buffer = np.zeros((min(rows, N), self.J))
+        for start in range(0, N, rows):
+            stop = min(start + rows, N)
+            block = buffer[:stop - start]
+            block[...] = 0.0
+            K = self.K[start:stop]
+            r, v = np.nonzero(K >= 0)
+            block[r, K[r, v]] = self.W[self.h[start + r], v]
+            yield start, stop, block
 
     def answered(self, answers: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Respondent x answer membership (0/1) of the given answers (global indices), straight from the codes;
@@ -254,28 +259,34 @@ class Counts:
 
     # ---- groups of respondents (T2, T3)
     def groups(self, R: np.ndarray, row_population: list[str | None] | None = None) -> dict[str, np.ndarray]:
-        """Estimates for groups of respondents (columns of R, 0/1 per respondent): one matrix product of the
-        membership with the weighted answers, which is the per-stratum cross-tabulation summed over strata, and
-        one with who answered each variable (the group tables have no margins, so no per-answer counts).
+        """Estimates for groups of respondents (columns of R, 0/1 per respondent): the membership times the
+        weighted answers (summed over blocks of respondents), which is the per-stratum cross-tabulation summed
+        over strata, and times who answered each variable (the group tables have no margins, so no per-answer
+        counts).
 
         A group (a T3 row) whose variable is weighted by a population of its own, P, is weighted by P for every
         column, as NHS Digital do: W[h, v] N^P_h / N^v_h, so its membership is scaled instead of the answers."""
-        Cw = self.weighted_answers()
         base = (R.astype(np.float32).T @ (self.K >= 0).astype(np.float32)).astype(float)   # no margins: per variable
-        est = R.T @ Cw
         row_population = np.array(row_population if row_population is not None else [None] * R.shape[1],
                                   dtype=object)
         answer_population = np.array([self.variables[k].population for k in self.keys], dtype=object)[self.var_of]
+        scaled = []        # (rows of that population, answers weighted by another, their memberships scaled)
         for population in set(row_population) - {None}:
             cols = np.flatnonzero(row_population == population)
-            members = R[:, cols]
             for other in set(answer_population):
                 with np.errstate(divide="ignore", invalid="ignore"):
                     scale = np.where(self.populations[other] > 0,
                                      self.populations[population] / self.populations[other], 0.0)
-                answers = np.flatnonzero(answer_population == other)
-                # the few rows times every answer, then the answers wanted: no copy of Cw's columns
-                est[np.ix_(cols, answers)] = ((members * scale[self.h][:, None]).T @ Cw)[:, answers]
+                scaled.append((cols, np.flatnonzero(answer_population == other), R[:, cols] * scale[self.h][:, None]))
+        est = np.zeros((R.shape[1], self.J))
+        products = [np.zeros((len(cols), self.J)) for cols, _, _ in scaled]
+        for start, stop, block in self.weighted_answer_blocks():
+            est += R[start:stop].T @ block
+            for product, (_, _, members) in zip(products, scaled):
+                # the few rows times every answer, then the answers wanted: no copy of the block's columns
+                product += members[start:stop].T @ block
+        for product, (cols, answers, _) in zip(products, scaled):
+            est[np.ix_(cols, answers)] = product[:, answers]
         return {"est": est, "pop": est @ self.to_var, "base": base}
 
 
