@@ -333,7 +333,7 @@ class _Annex:
                 groups.append(rows)
                 sections.append((section["title"], list(rows["label"])))
         # the membership matrix made once at its full width (no stacking copy of 30,000 x 60)
-        R = np.zeros((len(data), average.shape[1] + sum(len(rows) for rows in groups)))
+        R = np.zeros((len(data), average.shape[1] + sum(len(rows) for rows in groups)), dtype=np.float32)
         R[:, :average.shape[1]] = average
         at = average.shape[1]
         for rows in groups:
@@ -356,7 +356,7 @@ class _Annex:
                 row_j.append(c.offset[var] + c.variables[var].codes.index(code))
                 row_var.append(var)
                 row_pop.append(c.variables[var].population)
-        R = np.empty((len(average), average.shape[1] + len(row_j)))   # filled in place, not stacked
+        R = np.empty((len(average), average.shape[1] + len(row_j)), dtype=np.float32)   # in place, not stacked
         R[:, :average.shape[1]] = average
         c.answered(np.asarray(row_j, dtype=np.int64), out=R[:, average.shape[1]:])
         z_var = not_applicable(c)[[c.index[r] for r in row_var]]

@@ -266,7 +266,7 @@ class Counts:
 
         A group (a T3 row) whose variable is weighted by a population of its own, P, is weighted by P for every
         column, as NHS Digital do: W[h, v] N^P_h / N^v_h, so its membership is scaled instead of the answers."""
-        base = (R.astype(np.float32).T @ (self.K >= 0).astype(np.float32)).astype(float)   # no margins: per variable
+        base = (R.astype(np.float32, copy=False).T @ (self.K >= 0).astype(np.float32)).astype(float)   # per variable
         row_population = np.array(row_population if row_population is not None else [None] * R.shape[1],
                                   dtype=object)
         answer_population = np.array([self.variables[k].population for k in self.keys], dtype=object)[self.var_of]
