@@ -251,7 +251,7 @@ def _run_summary(return_path, raw, ret, design, options, population, councils, s
 
 def _write_annex(ret, lookup, average, england, path, notes, title, design=None) -> float:
     """NHS Digital's annex tables T1a-T6 written to ``path``, with the workbook's own Contents and Notes (the
-    annex's numbered notes); the seconds it took, weighting included (``design``: the run's, already made)."""
+    annex's numbered notes); the seconds it took, its weighting included unless given the run's ``design``."""
     start = time.perf_counter()
     design = weight(ret, None, lookup, lonely=DEFAULT_LONELY) if design is None else design
     tables = annex_tables(design, ret, lookup, average, england)
