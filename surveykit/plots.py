@@ -810,11 +810,11 @@ class Plotting:
         self.drawn = {}                 # figures drawn here, before the workers were forked
         if self.workers > 1 and first_here:
             self.drawn[self.jobs[0]] = _draw(self.jobs[0], self.context)
-        rest = [job for job in self.jobs if job not in self.drawn]
-        if self.workers > 1 and rest:
+        if self.workers > 1:           # so two jobs or more: one left after the first at least
             import gc
             import multiprocessing
 
+            rest = [job for job in self.jobs if job not in self.drawn]
             methods = multiprocessing.get_all_start_methods()
             start = multiprocessing.get_context("fork" if "fork" in methods else None)
             gc.freeze()       # forked workers' garbage collection leaves the parent's objects (and pages) alone
@@ -831,27 +831,23 @@ class Plotting:
         progress)."""
         from tqdm.auto import tqdm
 
-        done = dict(self.drawn)
+        done = {}
         with tqdm(total=len(self.jobs), desc="plots", disable=not self.progress, unit="plot") as bar:
-            for _ in self.drawn:
+            def finished(job, paths):
+                done[job] = paths
                 bar.update()
                 if on_done:
                     on_done()
+
+            for job, paths in self.drawn.items():
+                finished(job, paths)
             if self.pool is None:
                 for job in self.jobs:
-                    if job in done:
-                        continue
-                    done[job] = _draw(job, self.context)
-                    bar.update()
-                    if on_done:
-                        on_done()
+                    finished(job, _draw(job, self.context))
             else:
                 try:
                     for future in as_completed(self.futures):
-                        done[self.futures[future]] = future.result()
-                        bar.update()
-                        if on_done:
-                            on_done()
+                        finished(self.futures[future], future.result())
                 except BaseException:
                     self.cancel()
                     raise

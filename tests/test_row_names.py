@@ -14,8 +14,7 @@ from matplotlib.text import Text
 
 from surveykit import plots
 from surveykit.figure_files import png_bytes, write_svg
-from surveykit.row_names import RowNames
-from test_plots import NAMES, results_for
+from test_plots import NAMES, results_for, row_names
 
 
 class NamesAsTexts(matplotlib.artist.Artist):
@@ -71,7 +70,7 @@ def test_row_names_draw_what_one_text_per_name_draws(alignment, monkeypatch, tmp
         with monkeypatch.context() as patched:
             reference = caterpillar(patched)
         fig = caterpillar()
-        assert [a for a in fig.axes[0].get_children() if isinstance(a, RowNames)]
+        assert row_names(fig.axes[0])
         assert [a for a in reference.axes[0].get_children() if isinstance(a, NamesAsTexts)]
         assert matplotlibs_files(fig) == matplotlibs_files(reference)
         assert our_files(fig, tmp_path, "names") == our_files(reference, tmp_path, "texts")
@@ -83,7 +82,7 @@ def test_each_names_box_is_the_box_of_its_text(monkeypatch):
     fig = caterpillar()
     (reference_names,) = [a for a in reference.axes[0].get_children() if isinstance(a, NamesAsTexts)]
     texts = reference_names.texts
-    (names,) = [a for a in fig.axes[0].get_children() if isinstance(a, RowNames)]
+    names = row_names(fig.axes[0])
     renderer = FigureCanvasAgg(fig).get_renderer()
     expected = [t.get_window_extent(renderer).bounds for t in texts]
     assert [b.bounds for b in names.label_extents(renderer)] == expected
