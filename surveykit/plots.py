@@ -437,8 +437,9 @@ def _name_points(ax, x, y, names, x_max, size=7):
 
 def _n_eff_formula(funnel):
     """How the funnel's effective sample size is defined (`surveykit.ci.effective_sample_size`)."""
-    formula = "p(1 − p) / SE²" if funnel.kind == "proportion" else "s² / SE² (s² the score's variance)"
-    return formula.replace(" ", "\u00a0")       # a caption wraps around it, never inside it
+    if funnel.kind == "proportion":
+        return "p(1\u00a0−\u00a0p)\u00a0/\u00a0SE²"      # a caption wraps around a formula, never inside it
+    return "s²\u00a0/\u00a0SE² (s² the score's variance)"
 
 
 def caterpillar_plot(results, measure, *, measure_name=None, breakdown="total", group="Total",
