@@ -118,11 +118,12 @@ class OutputFolder:
                 os.rmdir(old)
                 os.rename(self.out, old)
             os.rename(self.tmp, self.out)
-        except OSError as exc:
+        except OSError as error:      # not ``exc``: that is the with-block's own exception, None here
             if old is not None and old.exists() and not self.out.exists():
                 os.rename(old, self.out)
             shutil.rmtree(self.tmp, ignore_errors=True)
-            raise SurveyKitError(f"cannot put the results in place: {exc.strerror or exc}", file=self.out) from exc
+            raise SurveyKitError(f"cannot put the results in place: {error.strerror or error}",
+                                 file=self.out) from error
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return False
